@@ -1,0 +1,131 @@
+# sentrik-master — build, test and install.
+#
+#   make            build the binary
+#   make test       install missing build deps, build, run unit + integration tests
+#   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo       build and run 4 example HTTP workers on 127.0.0.1:8000
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PROG     := sentrik-master
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+CC       ?= cc
+BUILD    ?= build
+
+PKGS     := libcap-ng inih
+DEPS_PKGS := libev-dev libcap-ng-dev libcmocka-dev libinih-dev pkg-config
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+            -Wshadow -Wcast-qual -Wformat=2 -Wno-unused-parameter
+HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT      ?= -O2 -g
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Iinclude \
+             $(PKG_CFLAGS) -DSM_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS) $(LDFLAGS)
+LIBS     := -lev $(PKG_LIBS)
+
+SRCS     := $(wildcard src/*.c)
+OBJS     := $(SRCS:src/%.c=$(BUILD)/%.o)
+LIBOBJS  := $(filter-out $(BUILD)/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
+EXAMPLE_SRCS := $(wildcard examples/*/*.c)
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+
+.PHONY: all deps test unit integration asan valgrind demo install clean lint bench fuzz helpers examples
+
+all: $(BUILD)/$(PROG) $(PROG)
+
+$(PROG): $(BUILD)/$(PROG)
+	@ln -sf $(BUILD)/$(PROG) $(PROG)
+
+$(BUILD)/$(PROG): $(OBJS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(OBJS) $(LIBS)
+
+$(BUILD)/%.o: src/%.c $(wildcard include/sentrik/*.h) | $(BUILD)
+	$(CC) $(CFLAGS_ALL) -MMD -c -o $@ $<
+
+$(BUILD):
+	@mkdir -p $(BUILD)/tests $(BUILD)/helpers $(BUILD)/examples
+
+# Each unit test links every module but main; --wrap lines in a test's
+# first comment ("WRAP: fork execve") cut it off from the kernel.
+$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) | $(BUILD)
+	$(CC) $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(LIBOBJS) \
+	  $(shell sed -n '1,5s/.*WRAP: *//p' $< | tr ' ' '\n' | sed '/^$$/d; s/^/-Wl,--wrap=/') \
+	  $(LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/helpers/%: tests/helpers/%.c | $(BUILD)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/examples/%: examples/%.c | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror $(HARDEN) -pie -o $@ $<
+
+helpers: $(HELPER_BINS)
+examples: $(EXAMPLE_BINS)
+
+deps:
+	@missing=""; \
+	for h in ev.h cap-ng.h cmocka.h ini.h; do \
+	  printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <%s>\n' $$h | \
+	    $(CC) -E -x c - >/dev/null 2>&1 || missing="$$missing $$h"; \
+	done; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEPS_PKGS) >/dev/null || exit 1; \
+	  else \
+	    echo "run: sudo apt-get update && sudo apt-get install -y $(DEPS_PKGS)"; exit 1; \
+	  fi; \
+	fi
+
+unit: all $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+integration: all helpers examples
+	@SM_BIN=$(CURDIR)/$(BUILD)/$(PROG) SM_HELPERS=$(CURDIR)/$(BUILD)/helpers \
+	  SM_EXAMPLES=$(CURDIR)/$(BUILD)/examples bash tests/integration/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all helpers examples $(UNIT_BINS)
+	@SM_BIN=$(CURDIR)/$(BUILD)/$(PROG) SM_HELPERS=$(CURDIR)/$(BUILD)/helpers \
+	  SM_EXAMPLES=$(CURDIR)/$(BUILD)/examples bash tests/run-all.sh $(UNIT_BINS)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+	  EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all -U_FORTIFY_SOURCE' \
+	  EXTRA_LDFLAGS='-fsanitize=address,undefined' test
+
+valgrind: deps
+	@$(MAKE) --no-print-directory all helpers examples
+	@SM_VALGRIND=1 SM_BIN=$(CURDIR)/$(BUILD)/$(PROG) SM_HELPERS=$(CURDIR)/$(BUILD)/helpers \
+	  SM_EXAMPLES=$(CURDIR)/$(BUILD)/examples bash tests/integration/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all examples
+	@sh examples/demo.sh $(BUILD)/$(PROG) $(BUILD)/examples/hello-http/hello-http
+
+bench: deps
+	@$(MAKE) --no-print-directory all helpers examples
+	@SM_BIN=$(CURDIR)/$(BUILD)/$(PROG) SM_HELPERS=$(CURDIR)/$(BUILD)/helpers \
+	  SM_EXAMPLES=$(CURDIR)/$(BUILD)/examples bash bench/run.sh
+
+install: $(BUILD)/$(PROG)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BUILD)/$(PROG) $(DESTDIR)$(SBINDIR)/$(PROG)
+	install -m 0644 docs/$(PROG).8 $(DESTDIR)$(MANDIR)/man8/$(PROG).8
+
+clean:
+	rm -rf build build-asan $(PROG)
+
+-include $(OBJS:.o=.d)

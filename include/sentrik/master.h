@@ -1,0 +1,26 @@
+/* master: the event loop.  Owns every libev watcher and turns signals,
+ * child exits and timers into pool events and carries out the actions. */
+#ifndef SENTRIK_MASTER_H
+#define SENTRIK_MASTER_H
+
+#include <sys/types.h>
+
+#include <sentrik/config.h>
+
+/* What the start-up phases hand to the loop. */
+struct sm_master_setup {
+	const struct sm_config *cfg;
+	char *const *environ;   /* the master's environment, filtered for workers */
+	const char *home;       /* HOME, USER, LOGNAME for the workers; NULL = keep */
+	const char *user_name;
+	const int *listen_fds;  /* become the workers' 3.. */
+	size_t n_listen;
+	const char *listen_names; /* LISTEN_FDNAMES value, NULL when none */
+	int is_pid1;
+};
+
+/* Run until shutdown.  Returns the exit code; *reason then says why when
+ * it is not 0. */
+int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reason_len);
+
+#endif

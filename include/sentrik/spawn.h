@@ -1,0 +1,51 @@
+/* spawn: the only fork/exec.  Everything the child needs is prepared
+ * before fork; the child makes only async-signal-safe calls and sends
+ * errno up a close-on-exec pipe if it cannot exec. */
+#ifndef SENTRIK_SPAWN_H
+#define SENTRIK_SPAWN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SM_LISTEN_PID_VAR "LISTEN_PID="
+#define SM_LISTEN_PID_ROOM 24 /* bytes after '=' for the pid digits */
+
+struct sm_spawn {
+	const char *path;      /* resolved executable */
+	char *const *argv;
+	char *const *envp;     /* complete environment */
+	char *listen_pid;      /* an entry of envp: "LISTEN_PID=" + room; NULL = none */
+	const int *fds;        /* become descriptors 3, 4, ... in the child */
+	size_t n_fds;
+	int stdout_fd, stderr_fd; /* -1: inherit the master's */
+	const char *chdir;     /* NULL: stay */
+	pid_t master_pid;
+};
+
+struct sm_spawn_error {
+	const char *stage; /* "fork", "execute", "chdir to", "set up descriptors for" */
+	int err;
+};
+
+/* Start one worker.  Returns its pid once its exec succeeded, or -1 with
+ * *error filled (the child, if any, is already reaped). */
+pid_t sm_spawn(const struct sm_spawn *req, struct sm_spawn_error *error);
+
+/* Find cmd in PATH as execvp would, for the current user, before any fork.
+ * 0 with out filled, or -1 with errno (ENOENT, EACCES, ENAMETOOLONG). */
+int sm_spawn_resolve(const char *cmd, const char *path_env, char *out, size_t outlen);
+
+/* A growable, NULL-terminated environment. */
+struct sm_env {
+	char **vars;
+	size_t n, cap;
+};
+
+/* Copy source, leaving out every variable whose name starts with one of
+ * the NULL-terminated drop prefixes ("LISTEN_" ...) or equals one ("X="). */
+int sm_env_init(struct sm_env *env, char *const *source, const char *const *drop);
+int sm_env_set(struct sm_env *env, const char *name, const char *value);
+const char *sm_env_get(const struct sm_env *env, const char *name);
+void sm_env_free(struct sm_env *env);
+
+#endif

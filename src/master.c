@@ -1,0 +1,387 @@
+/* master: the only user of libev.  Signals, child exits and the single
+ * deadline timer become pool events; pool actions become system calls.
+ * When nothing is due there is no timer, so an idle master never wakes. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include <sentrik/log.h>
+#include <sentrik/master.h>
+#include <sentrik/pool.h>
+#include <sentrik/sig.h>
+#include <sentrik/spawn.h>
+
+#define SM_PATH_MAX 4096
+#define SM_ACTIONS_PER_STEP 64
+
+struct sm_master {
+	struct ev_loop *loop;
+	const struct sm_master_setup *setup;
+	const struct sm_config *cfg;
+	struct sm_pool pool;
+	struct sm_env env;    /* the workers' environment, less per-worker vars */
+	char path[SM_PATH_MAX]; /* COMMAND resolved in PATH */
+	pid_t pid;
+	ev_signal signals[64];
+	size_t n_signals;
+	ev_child child;
+	ev_timer timer;
+	int exit_code;
+	char *reason;
+	size_t reason_len;
+	bool done;
+};
+
+/* Variables from outside that belong to the master, not to a worker. */
+static const char *const env_drop[] = {
+	"NOTIFY_SOCKET=", "LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=", "WATCHDOG_PID=",
+	"WATCHDOG_USEC=", "SENTRIK_", NULL,
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
+			 sm_sig_name(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "changed state (0x%x)", (unsigned)status);
+}
+
+static void signal_group(pid_t pid, int sig)
+{
+	if (kill(-pid, sig) < 0 && errno == ESRCH)
+		(void)kill(pid, sig);
+}
+
+static void do_spawn(struct sm_master *m, const struct sm_action *a)
+{
+	char listen_pid[sizeof(SM_LISTEN_PID_VAR) + SM_LISTEN_PID_ROOM];
+	char id_var[40], gen_var[40];
+	size_t n = m->env.n, i;
+	char *envp[n + 4];
+	struct sm_spawn_error error;
+	struct sm_spawn req = {
+		.path = m->path,
+		.argv = m->cfg->command,
+		.envp = envp,
+		.fds = m->setup->listen_fds,
+		.n_fds = m->setup->n_listen,
+		.stdout_fd = -1,
+		.stderr_fd = -1,
+		.chdir = m->cfg->chdir,
+		.master_pid = m->pid,
+	};
+	pid_t pid;
+
+	for (i = 0; i < n; i++)
+		envp[i] = m->env.vars[i];
+	snprintf(id_var, sizeof(id_var), "SENTRIK_WORKER_ID=%d", a->slot);
+	snprintf(gen_var, sizeof(gen_var), "SENTRIK_GENERATION=%u", a->generation);
+	envp[n++] = id_var;
+	envp[n++] = gen_var;
+	if (m->setup->n_listen > 0) {
+		snprintf(listen_pid, sizeof(listen_pid), "%s", SM_LISTEN_PID_VAR);
+		envp[n++] = listen_pid;
+		req.listen_pid = listen_pid;
+	}
+	envp[n] = NULL;
+
+	pid = sm_spawn(&req, &error);
+	if (pid > 0) {
+		sm_debug("worker %d (pid %ld) started, generation %u", a->slot, (long)pid,
+			 a->generation);
+		sm_pool_spawned(&m->pool, a->slot, a->generation, pid, mono_now());
+		return;
+	}
+	char reason[SM_PATH_MAX + 128];
+	snprintf(reason, sizeof(reason), "cannot %s '%s': %s", error.stage,
+		 strcmp(error.stage, "chdir to") == 0 ? m->cfg->chdir : m->cfg->command[0],
+		 strerror(error.err));
+	if (m->pool.phase != SM_PHASE_BOOT)
+		sm_errorx("worker %d: %s", a->slot, reason);
+	sm_pool_spawn_failed(&m->pool, a->slot, a->generation, reason, mono_now());
+}
+
+/* The seam for a reload's preparation: the command is looked up again so
+ * a new binary at another place in PATH is picked up. */
+static int prepare_reload(struct sm_master *m)
+{
+	char path[SM_PATH_MAX];
+
+	if (sm_spawn_resolve(m->cfg->command[0], getenv("PATH"), path, sizeof(path)) < 0) {
+		sm_errorx("reload refused: cannot execute '%s': %s; generation %u keeps serving",
+			  m->cfg->command[0], strerror(errno), m->pool.serving_gen);
+		return -1;
+	}
+	memcpy(m->path, path, sizeof(path));
+	return 0;
+}
+
+static void do_action(struct sm_master *m, const struct sm_action *a)
+{
+	switch (a->type) {
+	case SM_ACT_SPAWN:
+		do_spawn(m, a);
+		break;
+	case SM_ACT_SIGNAL:
+		sm_debug("worker %d (pid %ld): sending %s to its group", a->slot, (long)a->pid,
+			 sm_sig_name(a->sig));
+		signal_group(a->pid, a->sig);
+		break;
+	case SM_ACT_KILL:
+		sm_warnx("worker %d (pid %ld) %s: sending KILL", a->slot, (long)a->pid,
+			 a->reason ? a->reason : "");
+		signal_group(a->pid, SIGKILL);
+		break;
+	case SM_ACT_BOOTED:
+		sm_info("%d workers ready, generation %u", m->pool.target, m->pool.serving_gen);
+		break;
+	case SM_ACT_RELOAD_START:
+		sm_info("reload: starting generation %u", m->pool.pending_gen);
+		if (prepare_reload(m) < 0)
+			sm_pool_reload_abort(&m->pool);
+		break;
+	case SM_ACT_RELOADED:
+		sm_info("reload done: generation %u serving with %d workers", m->pool.serving_gen,
+			m->pool.target);
+		break;
+	case SM_ACT_ROLLED_BACK:
+		sm_errorx("reload failed: %s; generation %u keeps serving", a->reason,
+			  m->pool.serving_gen);
+		break;
+	case SM_ACT_EXIT:
+		m->exit_code = a->code;
+		if (a->reason != NULL)
+			snprintf(m->reason, m->reason_len, "%s", a->reason);
+		m->done = true;
+		ev_break(m->loop, EVBREAK_ALL);
+		break;
+	}
+}
+
+/* Run the pool's actions until it has nothing more to do now, then arm
+ * the one timer for its next deadline, or leave it stopped. */
+static void reconcile(struct sm_master *m)
+{
+	struct sm_action acts[SM_ACTIONS_PER_STEP];
+	double next = INFINITY;
+	size_t n, i;
+
+	while (!m->done && (n = sm_pool_step(&m->pool, mono_now(), acts, SM_ACTIONS_PER_STEP,
+					     &next)) > 0)
+		for (i = 0; i < n; i++)
+			do_action(m, &acts[i]);
+	ev_timer_stop(m->loop, &m->timer);
+	if (!m->done && isfinite(next)) {
+		double after = next - mono_now();
+		ev_timer_set(&m->timer, after > 0 ? after : 0, 0.);
+		ev_timer_start(m->loop, &m->timer);
+	}
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	reconcile(w->data);
+}
+
+static void on_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct sm_master *m = w->data;
+	struct sm_exit_info info;
+	char how[64];
+
+	(void)loop;
+	(void)revents;
+	describe_status(w->rstatus, how, sizeof(how));
+	if (sm_pool_exited(&m->pool, w->rpid, how, mono_now(), &info) < 0) {
+		sm_debug("reaped pid %ld, not a worker, which %s", (long)w->rpid, how);
+		return;
+	}
+	/* Whatever the worker left in its process group goes with it. */
+	(void)kill(-w->rpid, SIGKILL);
+	if (info.expected)
+		sm_info("worker %d (pid %ld) %s", info.slot, (long)w->rpid, how);
+	else if (info.restart_in == 0)
+		sm_warnx("worker %d (pid %ld) %s after %.3f s; restarting", info.slot,
+			 (long)w->rpid, how, info.lifetime);
+	else if (info.restart_in > 0)
+		sm_warnx("worker %d (pid %ld) %s after %.3f s; restarting in %.1f s", info.slot,
+			 (long)w->rpid, how, info.lifetime, info.restart_in);
+	else
+		sm_warnx("worker %d (pid %ld) %s", info.slot, (long)w->rpid, how);
+	reconcile(m);
+}
+
+static void forward(struct sm_master *m, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < m->pool.n_workers; i++) {
+		const struct sm_worker *w = &m->pool.workers[i];
+		if (w->pid > 0 && w->state != SM_WORKER_SPAWNING)
+			(void)kill(w->pid, sig);
+	}
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct sm_master *m = w->data;
+	int sig = w->signum;
+
+	(void)loop;
+	(void)revents;
+	switch (sig) {
+	case SIGTERM:
+		if (m->pool.phase == SM_PHASE_STOPPING) {
+			sm_info("TERM again: quick shutdown");
+			sm_pool_shutdown(&m->pool, true, mono_now());
+		} else {
+			sm_info("TERM: graceful shutdown of %zu workers", sm_pool_live(&m->pool));
+			sm_pool_shutdown(&m->pool, false, mono_now());
+		}
+		break;
+	case SIGINT:
+	case SIGQUIT:
+		if (!m->pool.quick)
+			sm_info("%s: quick shutdown", sm_sig_name(sig));
+		sm_pool_shutdown(&m->pool, true, mono_now());
+		break;
+	case SIGHUP:
+		sm_pool_reload(&m->pool);
+		break;
+	case SIGTTIN:
+	case SIGTTOU:
+		sm_pool_scale(&m->pool, sig == SIGTTIN ? 1 : -1);
+		sm_info("%s: %d workers wanted", sm_sig_name(sig), m->pool.target);
+		break;
+	case SIGUSR1:
+		sm_debug("USR1: logging to standard error, nothing to reopen");
+		break;
+	default:
+		break;
+	}
+	if (m->cfg->forward & (UINT64_C(1) << (sig - 1)))
+		forward(m, sig);
+	reconcile(m);
+}
+
+static void watch_signal(struct sm_master *m, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_signals; i++)
+		if (m->signals[i].signum == sig)
+			return;
+	ev_signal_init(&m->signals[m->n_signals], on_signal, sig);
+	m->signals[m->n_signals].data = m;
+	ev_signal_start(m->loop, &m->signals[m->n_signals]);
+	m->n_signals++;
+}
+
+static int build_env(struct sm_master *m)
+{
+	const struct sm_master_setup *s = m->setup;
+	char pid[24];
+
+	if (sm_env_init(&m->env, s->environ, env_drop) < 0)
+		return -1;
+	snprintf(pid, sizeof(pid), "%ld", (long)m->pid);
+	if (sm_env_set(&m->env, "SENTRIK_MASTER_PID", pid) < 0)
+		return -1;
+	if (s->user_name != NULL &&
+	    (sm_env_set(&m->env, "HOME", s->home) < 0 || sm_env_set(&m->env, "USER", s->user_name) < 0 ||
+	     sm_env_set(&m->env, "LOGNAME", s->user_name) < 0))
+		return -1;
+	if (s->n_listen > 0) {
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", s->n_listen);
+		if (sm_env_set(&m->env, "LISTEN_FDS", n) < 0 ||
+		    (s->listen_names != NULL &&
+		     sm_env_set(&m->env, "LISTEN_FDNAMES", s->listen_names) < 0))
+			return -1;
+	}
+	return 0;
+}
+
+int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reason_len)
+{
+	static const int handled[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1};
+	const struct sm_config *cfg = setup->cfg;
+	struct sm_master m = {
+		.setup = setup, .cfg = cfg, .pid = getpid(), .reason = reason,
+		.reason_len = reason_len,
+	};
+	struct sm_pool_params params = {
+		.workers = cfg->workers,
+		.max_workers = cfg->max_workers,
+		.stop_signal = cfg->stop_signal,
+		.graceful_timeout = cfg->graceful_timeout,
+		.ready_timeout = cfg->ready == SM_READY_NOTIFY ? cfg->ready_timeout : 0,
+		.watchdog_timeout = cfg->timeout,
+		.ready_on_exec = cfg->ready == SM_READY_EXEC,
+	};
+	size_t i;
+	int sig;
+
+	reason[0] = '\0';
+	if (sm_spawn_resolve(cfg->command[0], getenv("PATH"), m.path, sizeof(m.path)) < 0) {
+		snprintf(reason, reason_len, "cannot execute '%s': %s", cfg->command[0],
+			 strerror(errno));
+		return 69;
+	}
+	if (build_env(&m) < 0 || sm_pool_init(&m.pool, &params) < 0) {
+		snprintf(reason, reason_len, "out of memory");
+		sm_env_free(&m.env);
+		return 71;
+	}
+	m.loop = ev_default_loop(EVFLAG_AUTO);
+	if (m.loop == NULL) {
+		snprintf(reason, reason_len, "cannot start the event loop");
+		return 71;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		watch_signal(&m, handled[i]);
+	for (sig = 1; sig <= 64; sig++)
+		if (cfg->forward & (UINT64_C(1) << (sig - 1)))
+			watch_signal(&m, sig);
+	ev_child_init(&m.child, on_child, 0, 0);
+	m.child.data = &m;
+	ev_child_start(m.loop, &m.child);
+	ev_init(&m.timer, on_timer);
+	m.timer.data = &m;
+
+	sm_info("starting %d workers of '%s'%s", cfg->workers, m.path,
+		setup->is_pid1 ? " as PID 1" : "");
+	reconcile(&m);
+	if (!m.done)
+		ev_run(m.loop, 0);
+
+	ev_child_stop(m.loop, &m.child);
+	ev_timer_stop(m.loop, &m.timer);
+	for (i = 0; i < m.n_signals; i++)
+		ev_signal_stop(m.loop, &m.signals[i]);
+	sm_pool_free(&m.pool);
+	sm_env_free(&m.env);
+	return m.exit_code;
+}

@@ -1,0 +1,304 @@
+/* spawn: fork + exec of one worker.  Between fork and exec only
+ * async-signal-safe calls run; exec failure comes back as errno on a
+ * close-on-exec pipe, so the master knows at once and exactly. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sentrik/fd.h>
+#include <sentrik/spawn.h>
+
+enum child_stage { STAGE_EXEC = 1, STAGE_CHDIR, STAGE_FDS, STAGE_PDEATH };
+
+struct child_report {
+	int stage;
+	int err;
+};
+
+static _Noreturn void child_fail(int errfd, int stage)
+{
+	struct child_report r = {stage, errno};
+	ssize_t n;
+
+	do
+		n = write(errfd, &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	_exit(127);
+}
+
+static void child_close_from(unsigned first, unsigned last)
+{
+	unsigned fd;
+
+	if (first > last)
+		return;
+	if (close_range(first, last, 0) == 0)
+		return;
+	for (fd = first; fd <= last && fd < 65536; fd++)
+		(void)close((int)fd);
+}
+
+/* Writes the decimal pid after "LISTEN_PID=" without any library call. */
+static void child_patch_pid(char *var, pid_t pid)
+{
+	char digits[24];
+	char *p = var + sizeof(SM_LISTEN_PID_VAR) - 1;
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid > 0 && n < (int)sizeof(digits));
+	while (n > 0)
+		*p++ = digits[--n];
+	*p = '\0';
+}
+
+static _Noreturn void child(const struct sm_spawn *req, int errfd)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int sig, high;
+	size_t i;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &dfl, NULL);
+	(void)setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(errfd, STAGE_PDEATH);
+	if (getppid() != req->master_pid)
+		_exit(127); /* the master died before we got here */
+
+	if ((req->stdout_fd >= 0 && dup2(req->stdout_fd, STDOUT_FILENO) < 0) ||
+	    (req->stderr_fd >= 0 && dup2(req->stderr_fd, STDERR_FILENO) < 0))
+		child_fail(errfd, STAGE_FDS);
+	/* Listening sockets go to 3..: first lift every source (and the error
+	 * pipe) above the target range so no dup2 overwrites one not yet moved. */
+	high = fcntl(errfd, F_DUPFD_CLOEXEC, 3 + (int)req->n_fds);
+	if (high < 0)
+		child_fail(errfd, STAGE_FDS);
+	errfd = high++;
+	int lifted[req->n_fds > 0 ? req->n_fds : 1];
+	for (i = 0; i < req->n_fds; i++)
+		if ((lifted[i] = fcntl(req->fds[i], F_DUPFD_CLOEXEC, high)) < 0)
+			child_fail(errfd, STAGE_FDS);
+	for (i = 0; i < req->n_fds; i++)
+		if (dup2(lifted[i], 3 + (int)i) < 0)
+			child_fail(errfd, STAGE_FDS);
+	child_close_from(3 + (unsigned)req->n_fds, (unsigned)errfd - 1);
+	child_close_from((unsigned)errfd + 1, ~0U);
+
+	if (req->chdir != NULL && chdir(req->chdir) < 0)
+		child_fail(errfd, STAGE_CHDIR);
+	if (req->listen_pid != NULL)
+		child_patch_pid(req->listen_pid, getpid());
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(req->path, req->argv, req->envp);
+	child_fail(errfd, STAGE_EXEC);
+}
+
+static const char *stage_name(int stage)
+{
+	switch (stage) {
+	case STAGE_CHDIR:
+		return "chdir to";
+	case STAGE_FDS:
+		return "set up descriptors for";
+	case STAGE_PDEATH:
+		return "set the parent-death signal for";
+	default:
+		return "execute";
+	}
+}
+
+pid_t sm_spawn(const struct sm_spawn *req, struct sm_spawn_error *error)
+{
+	struct child_report report;
+	sigset_t all, old;
+	int pipefd[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		*error = (struct sm_spawn_error){"fork", errno};
+		return -1;
+	}
+	/* No handler of ours may run in the child before it resets them. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		child(req, pipefd[1]);
+	}
+	error->err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(pipefd[1]);
+	if (pid < 0) {
+		close(pipefd[0]);
+		error->stage = "fork";
+		return -1;
+	}
+	n = sm_read_full(pipefd[0], &report, sizeof(report));
+	close(pipefd[0]);
+	if (n == 0)
+		return pid; /* EOF: the exec closed the pipe */
+	error->stage = n == (ssize_t)sizeof(report) ? stage_name(report.stage) : "execute";
+	error->err = n == (ssize_t)sizeof(report) ? report.err : EIO;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
+static int executable_file(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EACCES;
+		return -1;
+	}
+	return access(path, X_OK);
+}
+
+int sm_spawn_resolve(const char *cmd, const char *path_env, char *out, size_t outlen)
+{
+	const char *dir, *end;
+	int saw_eacces = 0;
+
+	if (strchr(cmd, '/') != NULL) {
+		if (strlen(cmd) >= outlen) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		strcpy(out, cmd);
+		return executable_file(out);
+	}
+	if (path_env == NULL || *path_env == '\0')
+		path_env = "/usr/local/bin:/usr/bin:/bin";
+	for (dir = path_env; ; dir = end + 1) {
+		size_t len;
+		end = strchr(dir, ':');
+		len = end != NULL ? (size_t)(end - dir) : strlen(dir);
+		if (len + 1 + strlen(cmd) < outlen) {
+			if (len == 0)
+				strcpy(out, cmd); /* an empty entry is the current directory */
+			else {
+				memcpy(out, dir, len);
+				out[len] = '/';
+				strcpy(out + len + 1, cmd);
+			}
+			if (executable_file(out) == 0)
+				return 0;
+			if (errno == EACCES)
+				saw_eacces = 1;
+		}
+		if (end == NULL)
+			break;
+	}
+	errno = saw_eacces ? EACCES : ENOENT;
+	return -1;
+}
+
+static int env_drops(const char *var, const char *const *drop)
+{
+	for (; drop != NULL && *drop != NULL; drop++) {
+		size_t len = strlen(*drop);
+		if (strncmp(var, *drop, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int env_reserve(struct sm_env *env, size_t more)
+{
+	if (env->n + more + 1 > env->cap) {
+		size_t cap = (env->n + more + 1) * 2;
+		char **vars = realloc(env->vars, cap * sizeof(char *));
+		if (vars == NULL)
+			return -1;
+		env->vars = vars;
+		env->cap = cap;
+	}
+	return 0;
+}
+
+int sm_env_init(struct sm_env *env, char *const *source, const char *const *drop)
+{
+	memset(env, 0, sizeof(*env));
+	if (env_reserve(env, 16) < 0)
+		return -1;
+	for (; source != NULL && *source != NULL; source++) {
+		if (env_drops(*source, drop) || strchr(*source, '=') == NULL)
+			continue;
+		if (env_reserve(env, 1) < 0 || (env->vars[env->n] = strdup(*source)) == NULL) {
+			sm_env_free(env);
+			return -1;
+		}
+		env->n++;
+	}
+	env->vars[env->n] = NULL;
+	return 0;
+}
+
+static ssize_t env_find(const struct sm_env *env, const char *name)
+{
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < env->n; i++)
+		if (strncmp(env->vars[i], name, len) == 0 && env->vars[i][len] == '=')
+			return (ssize_t)i;
+	return -1;
+}
+
+int sm_env_set(struct sm_env *env, const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	ssize_t at = env_find(env, name);
+	char *var = malloc(len);
+
+	if (var == NULL || env_reserve(env, 1) < 0) {
+		free(var);
+		return -1;
+	}
+	memcpy(var, name, strlen(name));
+	var[strlen(name)] = '=';
+	strcpy(var + strlen(name) + 1, value);
+	if (at >= 0) {
+		free(env->vars[at]);
+		env->vars[at] = var;
+	} else {
+		env->vars[env->n++] = var;
+		env->vars[env->n] = NULL;
+	}
+	return 0;
+}
+
+const char *sm_env_get(const struct sm_env *env, const char *name)
+{
+	ssize_t at = env_find(env, name);
+
+	return at >= 0 ? env->vars[at] + strlen(name) + 1 : NULL;
+}
+
+void sm_env_free(struct sm_env *env)
+{
+	size_t i;
+
+	for (i = 0; i < env->n; i++)
+		free(env->vars[i]);
+	free(env->vars);
+	memset(env, 0, sizeof(*env));
+}

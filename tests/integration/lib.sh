@@ -1,0 +1,139 @@
+# Shared helpers for the integration tests: start the real binary, wait on
+# what the kernel says, clean up every process started, by pid.
+# Each test file sources this, defines functions named t_*, and ends with
+# `run_tests "$@"`.  Output: "ok NAME", "FAIL NAME: why", "SKIP NAME: why".
+
+: "${SM_BIN:?SM_BIN must point to the sentrik-master binary}"
+: "${SM_HELPERS:?SM_HELPERS must point to the built test helpers}"
+PROBE="$SM_HELPERS/probe"
+SM_TMP=$(mktemp -d /tmp/sm-test.XXXXXX)
+chmod 755 "$SM_TMP"
+SM_PIDS=()
+
+# Every pid a test started (and its process group) is killed when the
+# test ends, however it ends.
+kill_tracked() {
+	local p
+	for p in "${SM_PIDS[@]}"; do
+		kill -KILL -- "-$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${SM_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	SM_PIDS=()
+}
+trap 'kill_tracked; rm -rf "$SM_TMP"' EXIT
+
+track() { SM_PIDS+=("$1"); }
+
+# sm_start [ARGS...]: start the master in the background, in its own process
+# group; SM_PID is its pid, SM_LOG its stderr.
+sm_start() {
+	SM_LOG="$SM_TMP/master.$RANDOM.log"
+	if [ -n "${SM_VALGRIND:-}" ]; then
+		setsid valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+			--trace-children=no "$SM_BIN" "$@" >"$SM_LOG.out" 2>"$SM_LOG" &
+	else
+		setsid "$SM_BIN" "$@" >"$SM_LOG.out" 2>"$SM_LOG" &
+	fi
+	SM_PID=$!
+	track "$SM_PID"
+}
+
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds; 1 on timeout.
+wait_for() {
+	local limit=$1 i=0
+	shift
+	local steps=$(awk "BEGIN{print int($limit*50)}")
+	while [ "$i" -lt "$steps" ]; do
+		"$@" && return 0
+		sleep 0.02
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# wait_exit PID SECONDS: wait for our child PID to exit; EXIT_CODE is its code.
+wait_exit() {
+	local pid=$1 limit=$2
+	if ! wait_for "$limit" sh -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null"; then
+		EXIT_CODE=timeout
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	EXIT_CODE=$?
+	return 0
+}
+
+# children PID: the direct children of PID, one per line.
+children() {
+	local c
+	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d'
+}
+
+count_children() { children "$1" | wc -l; }
+
+has_children() { [ "$(count_children "$1")" -eq "$2" ]; }
+
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' /proc/"$1"/status 2>/dev/null; }
+
+# status_field PID FIELD: a line of /proc/PID/status without its name.
+status_field() { sed -n "s/^$2:[[:space:]]*//p" /proc/"$1"/status 2>/dev/null; }
+
+# ensure_user NAME UID: create a system user and group idempotently.
+ensure_user() {
+	local name=$1 uid=$2
+	getent group "$name" >/dev/null || groupadd -g "$uid" "$name" 2>/dev/null || groupadd "$name"
+	getent passwd "$name" >/dev/null ||
+		useradd -u "$uid" -g "$name" -M -d /nonexistent -s /usr/sbin/nologin "$name" 2>/dev/null ||
+		useradd -g "$name" -M -d /nonexistent -s /usr/sbin/nologin "$name"
+}
+
+need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
+
+# Run every t_* function (or those named on the command line), each in a
+# subshell bounded by TEST_TIMEOUT seconds.
+run_tests() {
+	local names t rc out tp waited
+	if [ $# -gt 0 ]; then names="$*"; else names=$(declare -F | awk '{print $3}' | grep '^t_'); fi
+	for t in $names; do
+		out="$SM_TMP/$t.out"
+		(
+			SM_PIDS=()
+			trap kill_tracked EXIT
+			trap 'exit 1' TERM
+			"$t"
+		) >"$out" 2>&1 &
+		tp=$!
+		waited=0
+		while kill -0 "$tp" 2>/dev/null && [ "$waited" -lt "$((${TEST_TIMEOUT:-60} * 10))" ]; do
+			sleep 0.1
+			waited=$((waited + 1))
+		done
+		if kill -0 "$tp" 2>/dev/null; then
+			kill -TERM "$tp" 2>/dev/null
+			sleep 2
+			kill -KILL "$tp" 2>/dev/null
+			wait "$tp" 2>/dev/null
+			echo "FAIL ${t#t_}: timed out after ${TEST_TIMEOUT:-60} s"
+			sed 's/^/    /' "$out" | tail -20
+			continue
+		fi
+		wait "$tp"
+		rc=$?
+		if [ "$rc" -eq 0 ]; then
+			echo "ok   ${t#t_}"
+		elif [ "$rc" -eq 77 ]; then
+			echo "SKIP ${t#t_}: $(tail -1 "$out")"
+		else
+			echo "FAIL ${t#t_}"
+			sed 's/^/    /' "$out" | tail -30
+		fi
+	done
+}
+
+# In a test: fail "why" prints and exits the test's subshell with 1;
+# skip "why" exits with 77.
+fail() { echo "$*"; [ -n "${SM_LOG:-}" ] && [ -f "$SM_LOG" ] && { echo "--- master log:"; tail -20 "$SM_LOG"; }; exit 1; }
+skip() { echo "$*"; exit 77; }

@@ -1,0 +1,23 @@
+#!/bin/bash
+# Runs every tests/integration/test_*.sh and prints
+# "integration: N passed, N failed, N skipped".  With CI=true a skipped
+# test counts as failed: CI runs as root and must run everything.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+passed=0 failed=0 skipped=0
+for f in "$here"/test_*.sh; do
+	[ -n "${SM_ONLY:-}" ] && [[ "$f" != *"$SM_ONLY"* ]] && continue
+	echo "== $(basename "$f" .sh)"
+	while IFS= read -r line; do
+		echo "$line"
+		case "$line" in
+		"ok   "*) passed=$((passed + 1)) ;;
+		"FAIL "*) failed=$((failed + 1)) ;;
+		"SKIP "*)
+			if [ "${CI:-}" = true ]; then failed=$((failed + 1)); echo "     (CI=true: a skip is a failure)"
+			else skipped=$((skipped + 1)); fi ;;
+		esac
+	done < <(timeout 900 bash "$f" 2>&1)
+done
+echo "integration: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
