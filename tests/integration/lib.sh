@@ -81,13 +81,20 @@ alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' /proc/"$1"/status 2
 # status_field PID FIELD: a line of /proc/PID/status without its name.
 status_field() { sed -n "s/^$2:[[:space:]]*//p" /proc/"$1"/status 2>/dev/null; }
 
-# ensure_user NAME UID: create a system user and group idempotently.
+# ensure_user NAME UID: create a system user and group idempotently
+# (retried: another test run may hold the passwd lock for a moment).
 ensure_user() {
-	local name=$1 uid=$2
-	getent group "$name" >/dev/null || groupadd -g "$uid" "$name" 2>/dev/null || groupadd "$name"
-	getent passwd "$name" >/dev/null ||
-		useradd -u "$uid" -g "$name" -M -d /nonexistent -s /usr/sbin/nologin "$name" 2>/dev/null ||
-		useradd -g "$name" -M -d /nonexistent -s /usr/sbin/nologin "$name"
+	local name=$1 uid=$2 try
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		getent group "$name" >/dev/null || groupadd -g "$uid" "$name" 2>/dev/null ||
+			groupadd "$name" 2>/dev/null
+		getent passwd "$name" >/dev/null ||
+			useradd -u "$uid" -g "$name" -M -d /nonexistent -s /usr/sbin/nologin "$name" 2>/dev/null ||
+			useradd -g "$name" -M -d /nonexistent -s /usr/sbin/nologin "$name" 2>/dev/null
+		getent passwd "$name" >/dev/null && return 0
+		sleep 0.3
+	done
+	fail "cannot create test user $name"
 }
 
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
