@@ -40,7 +40,7 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 EXAMPLE_SRCS := $(wildcard examples/*/*.c)
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all deps test unit integration asan valgrind demo install clean lint bench fuzz helpers examples
+.PHONY: all deps test unit integration asan valgrind demo install clean lint bench fuzz helpers examples fuzz-run
 
 all: $(BUILD)/$(PROG) $(PROG)
 
@@ -129,3 +129,27 @@ clean:
 	rm -rf build build-asan $(PROG)
 
 -include $(OBJS:.o=.d)
+
+# libFuzzer targets: every parser, each run FUZZ_SECONDS from its corpus.
+FUZZ_SECONDS ?= 30
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -U_FORTIFY_SOURCE
+
+fuzz: deps
+	@$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz OPT='-O1 -g' \
+	  EXTRA_CFLAGS='$(FUZZ_FLAGS)' fuzz-run
+
+fuzz-run: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	  name=$$(basename $$f); corpus=tests/fuzz/corpus/$${name#fuzz_}; \
+	  mkdir -p build-fuzz/corpus/$$name; \
+	  echo "== $$name ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -timeout=10 \
+	    -artifact_prefix=build-fuzz/ build-fuzz/corpus/$$name $$corpus >build-fuzz/$$name.log 2>&1 \
+	    || { grep -E 'ERROR|SUMMARY|artifact' build-fuzz/$$name.log; echo "FUZZ FAILED: $$name"; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units' build-fuzz/$$name.log; \
+	done; echo "fuzz: all targets ran clean"
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIBOBJS) | $(BUILD)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIBOBJS) $(LIBS)

@@ -629,7 +629,11 @@ enum sm_parse_result sm_config_parse(struct sm_config *cfg, int argc, char *cons
 
 	set_defaults(cfg);
 	err[0] = '\0';
-	opts = calloc((size_t)argc + 1, sizeof(*opts));
+	/* "-VVV" is three options in one word: size by characters, not words. */
+	for (i = 0; i < (size_t)argc; i++)
+		n_opts += strlen(argv[i]) + 1;
+	opts = calloc(n_opts + 1, sizeof(*opts));
+	n_opts = 0;
 	if (opts == NULL) {
 		fail(&st, NULL, "out of memory");
 		return st.fail;

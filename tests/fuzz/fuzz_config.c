@@ -1,0 +1,47 @@
+/* libFuzzer target: the command line and the INI file.  The input is split
+ * at the first "\n--\n": before it, NUL-separated argv words; after it, the
+ * text of a --config file (given through a memfd). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <sentrik/config.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *sep = memmem(data, size, "\n--\n", 4);
+	size_t alen = sep != NULL ? (size_t)(sep - (const char *)data) : size;
+	char *args = calloc(1, alen + 1), *argv[64], cfgpath[64], err[1024];
+	struct sm_config cfg;
+	int argc = 0, fd = -1;
+	size_t i = 0;
+
+	memcpy(args, data, alen);
+	argv[argc++] = (char *)"sentrik-master";
+	if (sep != NULL) {
+		fd = memfd_create("fuzz-ini", MFD_CLOEXEC);
+		if (fd >= 0 && write(fd, sep + 4, size - alen - 4) >= 0) {
+			snprintf(cfgpath, sizeof(cfgpath), "--config=/proc/self/fd/%d", fd);
+			argv[argc++] = cfgpath;
+		}
+	}
+	while (i < alen && argc < 62) {
+		argv[argc++] = args + i;
+		i += strlen(args + i) + 1;
+	}
+	argv[argc] = NULL;
+	if (sm_config_parse(&cfg, argc, argv, err, sizeof(err)) == SM_PARSE_OK) {
+		if (cfg.workers < 1 || cfg.workers > cfg.max_workers || cfg.n_command == 0)
+			abort();
+	}
+	sm_config_free(&cfg);
+	if (fd >= 0)
+		close(fd);
+	free(args);
+	return 0;
+}
