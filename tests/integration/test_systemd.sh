@@ -223,4 +223,245 @@ t_no_watchdog_no_wakeups() {
 	wait_exit "$SM_PID" 10
 }
 
+# --- container examples ------------------------------------------------------
+
+DOCKER_DIR="$REPO/examples/docker"
+
+# The image's command line, ENTRYPOINT then CMD, one word a line (exec form).
+image_command() {
+	python3 - "$DOCKER_DIR/Dockerfile" <<'PY'
+import json, sys
+words = {}
+for line in open(sys.argv[1]):
+    for key in ("ENTRYPOINT", "CMD"):
+        if line.startswith(key + " "):
+            words[key] = json.loads(line[len(key) + 1:])  # exec form or an error
+for w in words["ENTRYPOINT"] + words["CMD"]:
+    print(w)
+PY
+}
+
+t_dockerfile_modes_and_entrypoint() {
+	local f="$DOCKER_DIR/Dockerfile"
+	for a in userid=0 groupid=0 groupname=root; do
+		grep -qx "ARG $a" "$f" || fail "Dockerfile lacks 'ARG $a' (root mode by default)"
+	done
+	[ "$(grep -c '^FROM ' "$f")" -ge 2 ] || fail "Dockerfile is not multi-stage"
+	grep -v '^#' "$f" | grep -qi 'gosu\|entrypoint\.sh' && fail "Dockerfile uses gosu or an entrypoint script"
+	grep -q '^USER ' "$f" && fail "USER would stop the master doing its root-only preparation"
+	image_command >"$SM_TMP/cmd" || fail "ENTRYPOINT/CMD are not JSON exec form"
+	[ "$(head -1 "$SM_TMP/cmd")" = /usr/local/sbin/sentrik-master ] || fail "the entrypoint is not sentrik-master"
+	for w in --require-env --chown --; do
+		grep -qx -- "$w" "$SM_TMP/cmd" || fail "the image command lacks $w"
+	done
+	# The build-time user setup: root mode creates nothing, custom mode
+	# creates the user and has the master drop to it.
+	local root="$SM_TMP/etcroot"
+	mkdir -p "$root/etc/sentrik-master"
+	cp /etc/passwd /etc/group /etc/shadow /etc/gshadow "$root/etc/"
+	cp "$DOCKER_DIR/container.conf" "$root/etc/sentrik-master/"
+	sh "$DOCKER_DIR/add-service-user.sh" 0 0 root "$root" >/dev/null || fail "root mode setup failed"
+	cmp -s "$DOCKER_DIR/container.conf" "$root/etc/sentrik-master/container.conf" || fail "root mode changed the config"
+	sh "$DOCKER_DIR/add-service-user.sh" 5000 5000 sentrik "$root" >/dev/null || fail "custom mode setup failed"
+	grep -qx 'sentrik:x:5000:5000::/app:/usr/sbin/nologin' "$root/etc/passwd" || fail "service user not created"
+	grep -qx 'user = 5000' "$root/etc/sentrik-master/container.conf" || fail "config does not name the user"
+	sh "$DOCKER_DIR/add-service-user.sh" x 0 root "$root" 2>/dev/null && fail "a non-numeric userid was accepted"
+	return 0
+}
+
+t_yaml_examples_parse() {
+	python3 - "$REPO/examples/kubernetes/deployment.yaml" "$DOCKER_DIR/compose.yaml" <<'PY' || fail "YAML check failed"
+import sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+dep = [d for d in docs if d and d.get("kind") == "Deployment"][0]
+pod = dep["spec"]["template"]["spec"]
+psc = pod["securityContext"]
+assert psc["runAsNonRoot"] is True and psc["runAsUser"] == 5000, psc
+assert psc["fsGroup"] == 5000 and psc["runAsGroup"] == 5000, psc
+c = pod["containers"][0]
+csc = c["securityContext"]
+assert csc["allowPrivilegeEscalation"] is False, csc
+assert csc["readOnlyRootFilesystem"] is True, csc
+assert csc["capabilities"]["drop"] == ["ALL"], csc
+assert "add" not in csc["capabilities"], csc
+assert c["readinessProbe"]["httpGet"]["path"] and c["livenessProbe"]["httpGet"]["path"]
+mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+assert mounts["/mnt/archive"].get("readOnly") is True, mounts
+assert pod["terminationGracePeriodSeconds"] <= 10
+compose = yaml.safe_load(open(sys.argv[2]))
+app = compose["services"]["app"]
+vols = app["volumes"]
+assert any(v.endswith(":/var/log/app") for v in vols), vols
+assert any(v.endswith(":/app/data") for v in vols), vols
+assert any(v.endswith(":/app/custom-certs:ro") for v in vols), vols
+assert app["build"]["args"]["userid"] == "5000", app["build"]
+PY
+}
+
+# rootfs DIR: a minimal image like the Dockerfile's, without a Docker
+# engine: the binaries at their image paths with the libraries they need.
+make_rootfs() {
+	local root=$1 bin lib
+	mkdir -p "$root"/{proc,dev,tmp,etc/sentrik-master,app/bin,app/data,app/custom-certs,var/log/app,usr/local/sbin,mnt}
+	chmod 1777 "$root/tmp"
+	mknod -m 666 "$root/dev/null" c 1 3 || fail "mknod /dev/null"
+	cp "$SM_BIN" "$root/usr/local/sbin/sentrik-master"
+	cp "$SM_EXAMPLES/docker/demo-app" "$root/app/bin/demo-app"
+	for bin in "$SM_BIN" "$SM_EXAMPLES/docker/demo-app"; do
+		for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	done
+	cp /etc/passwd /etc/group /etc/shadow /etc/gshadow "$root/etc/"
+	cp "$DOCKER_DIR/container.conf" "$root/etc/sentrik-master/"
+}
+
+# container MODE: run the image's command line as PID 1 in fresh pid,
+# mount and network namespaces with a clean environment, as docker run
+# would; C_PID is the host pid of that PID 1.
+container() {
+	local root="$SM_TMP/rootfs.$1"
+	make_rootfs "$root"
+	if [ "$1" = user ]; then
+		sh "$DOCKER_DIR/add-service-user.sh" 5000 5000 sentrik "$root" >/dev/null || fail "user setup"
+	fi
+	mapfile -t cmd < <(image_command)
+	SM_LOG="$SM_TMP/container.$1.log"
+	env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOSTNAME=test HOME=/root \
+		SECRET_KEY=s3cret DB_PASSWORD=not-the-default \
+		setsid unshare --pid --fork --mount --net --root="$root" --mount-proc -- "${cmd[@]}" \
+		>"$SM_LOG.out" 2>"$SM_LOG" &
+	U_PID=$!
+	track "$U_PID"
+	wait_for 5 sh -c "[ -n \"\$(cat /proc/$U_PID/task/*/children 2>/dev/null)\" ]" || fail "no PID 1 started"
+	C_PID=$(children "$U_PID" | head -1)
+	SM_PID=$C_PID
+	[ "$(status_field "$C_PID" NSpid | awk '{print $NF}')" = 1 ] || fail "not PID 1 in its namespace"
+	wait_for 10 has_children "$C_PID" 4 || fail "PID 1 did not start 4 workers: $(count_children "$C_PID")"
+	local w uid
+	uid=$(status_field "$C_PID" Uid | awk '{print $1}')
+	for w in $(children "$C_PID"); do
+		[ "$(status_field "$w" Uid | awk '{print $1}')" = "$uid" ] || fail "worker $w does not share the master's uid $uid"
+	done
+	if [ "$1" = user ] && [ "$uid" != 0 ]; then
+		[ "$uid" = 5000 ] || fail "custom user mode runs as $uid, not 5000"
+	fi
+}
+
+# docker stop: TERM to PID 1, KILL 10 s later if still there.  The
+# container must be gone with status 0 well inside those 10 s.
+docker_stop() {
+	local t0 t1 ms
+	t0=$(date +%s%N)
+	kill -TERM "$C_PID"
+	if ! wait_exit "$U_PID" 10; then
+		kill -KILL "$C_PID"
+		wait_exit "$U_PID" 5
+		fail "still running 10 s after TERM: docker would have sent KILL"
+	fi
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	echo "docker stop emulation: exit $EXIT_CODE after $ms ms"
+	[ "$EXIT_CODE" = 0 ] || fail "container exit status $EXIT_CODE after TERM"
+	[ "$ms" -lt 3000 ] || fail "TERM to exit took $ms ms (docker gives 10000)"
+}
+
+# http MODE PATH: GET PATH from inside the container's network namespace
+# (only once the master hands a listening socket to its workers).
+container_http() {
+	nsenter --net="/proc/$C_PID/ns/net" python3 - "$1" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen("http://127.0.0.1:8000" + sys.argv[1], timeout=3)
+    print(r.status, r.read().decode().strip())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode().strip())
+PY
+}
+
+container_checks() {
+	local w
+	w=$(children "$C_PID" | head -1)
+	tr '\0' '\n' <"/proc/$w/environ" | grep -q '^LISTEN_FDS=' || return 0 # --bind not active in this build
+	nsenter --net="/proc/$C_PID/ns/net" ip link set lo up || fail "cannot bring up the container's lo"
+	[ "$(container_http /healthz)" = "200 ok" ] || fail "/healthz: $(container_http /healthz)"
+	[[ "$(container_http /archive)" == "404 archive /mnt/archive not mounted"* ]] ||
+		fail "missing optional mount not tolerated: $(container_http /archive)"
+}
+
+t_container_root_mode_pid1_docker_stop() {
+	need_root
+	container root
+	container_checks
+	docker_stop
+}
+
+t_container_user_mode_pid1_docker_stop() {
+	need_root
+	container user
+	container_checks
+	docker_stop
+}
+
+# --- units and man page ----------------------------------------------------
+
+# systemd-analyze verify on every unit, instantiated, with ExecStart
+# pointing at the binary installed by `make install DESTDIR=` into a
+# temporary root (verify refuses a missing executable).
+t_units_verify() {
+	command -v systemd-analyze >/dev/null ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null 2>&1 ||
+		skip "systemd-analyze unavailable"
+	local dest="$SM_TMP/dest" units="$SM_TMP/units" u out n=0
+	make -s -C "$REPO" -o "$SM_BIN" install DESTDIR="$dest" BUILD="$(dirname "$SM_BIN")" \
+		>"$SM_TMP/install.out" 2>&1 || fail "make install DESTDIR failed: $(cat "$SM_TMP/install.out")"
+	[ -x "$dest/usr/local/sbin/sentrik-master" ] || fail "make install did not install the binary"
+	[ -f "$dest/usr/local/share/man/man8/sentrik-master.8" ] || fail "make install did not install the man page"
+	mkdir -p "$units"
+	for u in "$REPO"/systemd/*.service "$REPO"/systemd/*.socket; do
+		local name
+		name=$(basename "$u")
+		name=${name/@./@example.}
+		sed "s#/usr/local/sbin/sentrik-master#$dest/usr/local/sbin/sentrik-master#" "$u" >"$units/$name"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 2 ] || fail "expected a service and a socket unit, found $n"
+	out=$(cd "$units" && systemd-analyze verify --man=no ./* 2>&1) || fail "verify failed: $out"
+	[ -z "$out" ] || fail "verify warnings: $out"
+	# What the unit promises: notify, reload by HUP, mixed kill, and a stop
+	# timeout above the graceful timeout it passes.
+	local svc="$REPO/systemd/sentrik-master@.service" grace stop
+	grep -qx 'Type=notify' "$svc" || fail "not Type=notify"
+	grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$svc" || fail "no HUP reload"
+	grep -qx 'KillMode=mixed' "$svc" || fail "not KillMode=mixed"
+	grep -q '^WatchdogSec=' "$svc" || fail "no WatchdogSec"
+	grace=$(grep -o -- '--graceful-timeout [0-9]*' "$svc" | awk '{print $2}')
+	stop=$(sed -n 's/^TimeoutStopSec=//p' "$svc")
+	[ -n "$grace" ] && [ "$stop" -gt "$grace" ] || fail "TimeoutStopSec=$stop not above --graceful-timeout $grace"
+}
+
+t_man_page_lint() {
+	local page="$REPO/docs/sentrik-master.8" out opt
+	[ -f "$page" ] || fail "no man page"
+	command -v mandoc >/dev/null ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mandoc >/dev/null 2>&1 || skip "mandoc unavailable"
+	out=$(mandoc -T lint -W warning "$page" 2>&1) || fail "mandoc lint: $out"
+	[ -z "$out" ] || fail "mandoc lint: $out"
+	# Every long option of --help is documented.
+	for opt in $("$SM_BIN" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		grep -qF -- "Fl \\-${opt#--}" "$page" || fail "man page lacks $opt"
+	done
+	for sig in HUP USR1 TERM INT QUIT TTIN TTOU CHLD; do
+		grep -q "$sig" "$page" || fail "man page lacks signal $sig"
+	done
+	for code in 64 67 69 71 73 77 78; do
+		grep -q "^\.It $code\|Li $code\|^$code" "$page" || fail "man page lacks exit code $code"
+	done
+	for var in NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID LISTEN_FDS LISTEN_PID LISTEN_FDNAMES \
+		SENTRIK_WORKER_ID SENTRIK_GENERATION SENTRIK_MASTER_PID; do
+		grep -q "$var" "$page" || fail "man page lacks $var"
+	done
+}
+
 run_tests "$@"
