@@ -170,9 +170,9 @@ t_watchdog_at_half_the_interval() {
 	sleep 0.3
 	local n
 	n=$(count_pings 3)
-	[ "$n" -ge 11 ] && [ "$n" -le 17 ] || fail "$n pings in 3 s with WATCHDOG_USEC=400000, expected about 15"
+	[ "$n" -ge 10 ] && [ "$n" -le 18 ] || fail "$n pings in 3 s with WATCHDOG_USEC=400000, expected about 15"
 	# The gaps between pings: about 200 ms each (margins for a busy machine).
-	awk '/WATCHDOG=1/ { if (prev) { d = $1 - prev; if (d < 150000 || d > 400000) bad = bad " " d } prev = $1 }
+	awk '/WATCHDOG=1/ { if (prev) { d = $1 - prev; if (d < 100000 || d > 600000) bad = bad " " d } prev = $1 }
 		END { if (bad) { print "ping gaps (usec):" bad; exit 1 } }' "$NOTES" || fail "irregular pings"
 	w=$(children "$SM_PID" | head -1)
 	tr '\0' '\n' <"/proc/$w/environ" | grep -q '^WATCHDOG_' && fail "WATCHDOG_* leaked into worker $w"
