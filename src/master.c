@@ -446,8 +446,9 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 	m.timer.data = &m;
 
 	if (sm_notifier_open(&m.manager, setup->environ, m.pid) < 0)
-		sm_warn("NOTIFY_SOCKET ignored");
-	if (m.manager.watchdog_usec > 0) {
+		sm_warn("NOTIFY_SOCKET '%s' ignored",
+			getenv("NOTIFY_SOCKET") ? getenv("NOTIFY_SOCKET") : "");
+	if (m.manager.fd >= 0 && m.manager.watchdog_usec > 0) {
 		double every = (double)m.manager.watchdog_usec / 2e6;
 		ev_timer_init(&m.watchdog, on_watchdog, every, every);
 		m.watchdog.data = &m;

@@ -152,6 +152,17 @@ t_notify_boot_failure() {
 	[ "$(note_count)" = 1 ] || fail "messages: $(cut -d' ' -f3- "$NOTES" | tr '\n' '/')"
 }
 
+# A malformed NOTIFY_SOCKET is reported once and does not stop the service.
+t_notify_bad_address() {
+	need_root
+	NOTIFY_SOCKET=relative/path WATCHDOG_USEC=100000 sm_start -w 1 -- "$PROBE"
+	wait_for 5 has_children "$SM_PID" 1 || fail "no worker"
+	grep -q "NOTIFY_SOCKET 'relative/path' ignored" "$SM_LOG" || fail "no warning about the bad NOTIFY_SOCKET"
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 10 || fail "no exit after TERM"
+	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE"
+}
+
 # count_pings SECONDS: WATCHDOG=1 messages received during SECONDS.
 count_pings() {
 	local a b
