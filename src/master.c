@@ -225,7 +225,7 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 		tell_reloading(m);
 		if (prepare_reload(m) < 0) {
 			sm_pool_reload_abort(&m->pool);
-			tell_ready(m, "cannot execute the command");
+			tell_ready(m, "could not prepare the new generation, see the log");
 		}
 		break;
 	case SM_ACT_RELOADED:

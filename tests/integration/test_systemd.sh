@@ -116,12 +116,32 @@ t_notify_reload_aborted() {
 	wait_notes 3 10 || fail "aborted reload not reported: $(cut -d' ' -f3- "$NOTES" | tr '\n' '/')"
 	[[ "$(note 2)" == "RELOADING=1|MONOTONIC_USEC="*"|STATUS=reloading: starting generation 1" ]] ||
 		fail "message 2: '$(note 2)'"
-	expect_note 3 "READY=1|STATUS=reload failed, generation 0 keeps serving: cannot execute the command"
+	expect_note 3 "READY=1|STATUS=reload failed, generation 0 keeps serving: could not prepare the new generation, see the log"
 	[ "$(workers_of_gen 0)" = 2 ] || fail "generation 0 not serving after the aborted reload"
 	kill -INT "$SM_PID"
 	wait_exit "$SM_PID" 10 || fail "no exit after INT"
 	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE"
 	expect_note 4 "STOPPING=1|STATUS=stopping"
+	all_from_master
+}
+
+# HUPs in a burst are coalesced, and every RELOADING=1 is closed by a
+# READY=1 before the next one: systemd never waits on a reload forever.
+t_notify_hup_burst_pairs() {
+	need_root
+	listen "@sentrik-test-$$-$RANDOM"
+	NOTIFY_SOCKET=$NOTIFY_ADDR sm_start -w 2 -- "$PROBE"
+	wait_notes 1 10 || fail "no READY=1"
+	kill -HUP "$SM_PID"; kill -HUP "$SM_PID"; kill -HUP "$SM_PID"
+	wait_for 10 sh -c "tail -1 '$NOTES' | grep -q ' READY=1|STATUS=2 workers ready, generation [1-9]'" ||
+		fail "reloads did not settle: $(cut -d' ' -f3- "$NOTES" | tr '\n' '/')"
+	sleep 0.5
+	cut -d' ' -f3- "$NOTES" | awk -F'|' 'NR == 1 { next }
+		NR % 2 == 0 && $1 != "RELOADING=1" { bad = 1 } NR % 2 == 1 && $1 != "READY=1" { bad = 1 }
+		END { exit bad || NR < 3 || NR > 7 || NR % 2 == 0 }' ||
+		fail "unpaired reload messages: $(cut -d' ' -f3- "$NOTES" | tr '\n' '/')"
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 10 || fail "no exit after TERM"
 	all_from_master
 }
 
