@@ -421,6 +421,44 @@ container_checks() {
 		fail "missing optional mount not tolerated: $(container_http /archive)"
 }
 
+# The demo worker's probes on a socket handed over as fd 3, with and
+# without the optional archive mount, and its prompt exit on TERM.
+t_demo_app_probes() {
+	mkdir -p "$SM_TMP/archive"
+	python3 - "$SM_EXAMPLES/docker/demo-app" "$SM_TMP" <<'PY' || fail "demo-app probes failed"
+import os, signal, socket, subprocess, sys, time, urllib.request, urllib.error
+app, tmp = sys.argv[1], sys.argv[2]
+def get(port, path):
+    try:
+        r = urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=3)
+        return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+for archive, want in ((tmp + "/missing", 404), (tmp + "/archive", 200)):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    port = s.getsockname()[1]
+    fd = s.detach()
+    if fd != 3:
+        os.dup2(fd, 3)
+        os.close(fd)
+    env = {"LISTEN_FDS": "1", "ARCHIVE_DIR": archive}
+    p = subprocess.Popen([app], env=env, pass_fds=(3,), stderr=subprocess.DEVNULL)
+    os.close(3)
+    assert get(port, "/healthz") == (200, "ok\n"), get(port, "/healthz")
+    assert get(port, "/ready") == (200, "ready\n")
+    code, body = get(port, "/archive")
+    assert code == want, (archive, code, body)
+    assert want == 200 or "not mounted" in body, body
+    assert get(port, "/healthz")[0] == 200  # still serving either way
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=5) == 0
+    assert time.monotonic() - t0 < 1.0
+PY
+}
+
 t_container_root_mode_pid1_docker_stop() {
 	need_root
 	container root
