@@ -398,13 +398,13 @@ docker_stop() {
 	[ "$ms" -lt 3000 ] || fail "TERM to exit took $ms ms (docker gives 10000)"
 }
 
-# http MODE PATH: GET PATH from inside the container's network namespace
+# container_http PATH: GET PATH from inside the container's network namespace
 # (only once the master hands a listening socket to its workers).
 container_http() {
 	nsenter --net="/proc/$C_PID/ns/net" python3 - "$1" <<'PY'
 import sys, urllib.request, urllib.error
 try:
-    r = urllib.request.urlopen("http://127.0.0.1:8000" + sys.argv[1], timeout=3)
+    r = urllib.request.build_opener(urllib.request.ProxyHandler({})).open("http://127.0.0.1:8000" + sys.argv[1], timeout=3)
     print(r.status, r.read().decode().strip())
 except urllib.error.HTTPError as e:
     print(e.code, e.read().decode().strip())
@@ -430,7 +430,7 @@ import os, signal, socket, subprocess, sys, time, urllib.request, urllib.error
 app, tmp = sys.argv[1], sys.argv[2]
 def get(port, path):
     try:
-        r = urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=3)
+        r = urllib.request.build_opener(urllib.request.ProxyHandler({})).open("http://127.0.0.1:%d%s" % (port, path), timeout=3)
         return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
