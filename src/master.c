@@ -15,6 +15,7 @@
 
 #include <sentrik/log.h>
 #include <sentrik/master.h>
+#include <sentrik/notify.h>
 #include <sentrik/pool.h>
 #include <sentrik/sig.h>
 #include <sentrik/spawn.h>
@@ -34,6 +35,10 @@ struct sm_master {
 	size_t n_signals;
 	ev_child child;
 	ev_timer timer;
+	struct sm_notifier manager; /* systemd's NOTIFY_SOCKET, fd -1 when none */
+	ev_timer watchdog;          /* runs only when WATCHDOG_USEC is ours */
+	bool told_ready;
+	bool told_stopping;
 	int exit_code;
 	char *reason;
 	size_t reason_len;
@@ -135,6 +140,66 @@ static int prepare_reload(struct sm_master *m)
 	return 0;
 }
 
+/* The service manager's view (SPEC §7).  Every message comes from the
+ * master itself, so NotifyAccess=main is enough.  A lost datagram only
+ * costs the manager a status line, so a failure is logged at debug level. */
+static void tell_manager(struct sm_master *m, const char *text)
+{
+	if (sm_notifier_send(&m->manager, text) < 0)
+		sm_debug("cannot notify the service manager: %s", strerror(errno));
+}
+
+/* READY=1 with the pool's state (MAINPID the first time), or after a
+ * failed reload with why the old generation keeps serving (STATUS is one
+ * line: cut at a newline). */
+static void tell_ready(struct sm_master *m, const char *why)
+{
+	char msg[512], mainpid[40] = "";
+
+	if (m->manager.fd < 0)
+		return;
+	if (!m->told_ready)
+		snprintf(mainpid, sizeof(mainpid), "MAINPID=%ld\n", (long)m->pid);
+	m->told_ready = true;
+	if (why == NULL)
+		snprintf(msg, sizeof(msg), "READY=1\n%sSTATUS=%d workers ready, generation %u",
+			 mainpid, m->pool.target, m->pool.serving_gen);
+	else
+		snprintf(msg, sizeof(msg),
+			 "READY=1\nSTATUS=reload failed, generation %u keeps serving: %.*s",
+			 m->pool.serving_gen, (int)strcspn(why, "\n"), why);
+	tell_manager(m, msg);
+}
+
+static void tell_reloading(struct sm_master *m)
+{
+	struct timespec ts;
+	char msg[128];
+
+	if (m->manager.fd < 0 || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return;
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading: starting generation %u",
+		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL,
+		 m->pool.pending_gen);
+	tell_manager(m, msg);
+}
+
+/* Whatever started the shutdown (signal or failed boot), say it once. */
+static void tell_stopping(struct sm_master *m)
+{
+	if (m->told_stopping || m->pool.phase != SM_PHASE_STOPPING)
+		return;
+	m->told_stopping = true;
+	tell_manager(m, "STOPPING=1\nSTATUS=stopping");
+}
+
+static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	tell_manager(w->data, "WATCHDOG=1");
+}
+
 static void do_action(struct sm_master *m, const struct sm_action *a)
 {
 	switch (a->type) {
@@ -153,19 +218,25 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 		break;
 	case SM_ACT_BOOTED:
 		sm_info("%d workers ready, generation %u", m->pool.target, m->pool.serving_gen);
+		tell_ready(m, NULL);
 		break;
 	case SM_ACT_RELOAD_START:
 		sm_info("reload: starting generation %u", m->pool.pending_gen);
-		if (prepare_reload(m) < 0)
+		tell_reloading(m);
+		if (prepare_reload(m) < 0) {
 			sm_pool_reload_abort(&m->pool);
+			tell_ready(m, "could not prepare the new generation, see the log");
+		}
 		break;
 	case SM_ACT_RELOADED:
 		sm_info("reload done: generation %u serving with %d workers", m->pool.serving_gen,
 			m->pool.target);
+		tell_ready(m, NULL);
 		break;
 	case SM_ACT_ROLLED_BACK:
 		sm_errorx("reload failed: %s; generation %u keeps serving", a->reason,
 			  m->pool.serving_gen);
+		tell_ready(m, a->reason);
 		break;
 	case SM_ACT_EXIT:
 		m->exit_code = a->code;
@@ -185,10 +256,13 @@ static void reconcile(struct sm_master *m)
 	double next = INFINITY;
 	size_t n, i;
 
+	tell_stopping(m);
 	while (!m->done && (n = sm_pool_step(&m->pool, mono_now(), acts, SM_ACTIONS_PER_STEP,
 					     &next)) > 0)
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			do_action(m, &acts[i]);
+			tell_stopping(m);
+		}
 	ev_timer_stop(m->loop, &m->timer);
 	if (!m->done && isfinite(next)) {
 		double after = next - mono_now();
@@ -371,6 +445,16 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 	ev_init(&m.timer, on_timer);
 	m.timer.data = &m;
 
+	if (sm_notifier_open(&m.manager, setup->environ, m.pid) < 0)
+		sm_warn("NOTIFY_SOCKET '%s' ignored",
+			getenv("NOTIFY_SOCKET") ? getenv("NOTIFY_SOCKET") : "");
+	if (m.manager.fd >= 0 && m.manager.watchdog_usec > 0) {
+		double every = (double)m.manager.watchdog_usec / 2e6;
+		ev_timer_init(&m.watchdog, on_watchdog, every, every);
+		m.watchdog.data = &m;
+		ev_timer_start(m.loop, &m.watchdog);
+	}
+
 	sm_info("starting %d workers of '%s'%s", cfg->workers, m.path,
 		setup->is_pid1 ? " as PID 1" : "");
 	reconcile(&m);
@@ -379,6 +463,8 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 
 	ev_child_stop(m.loop, &m.child);
 	ev_timer_stop(m.loop, &m.timer);
+	ev_timer_stop(m.loop, &m.watchdog);
+	sm_notifier_close(&m.manager);
 	for (i = 0; i < m.n_signals; i++)
 		ev_signal_stop(m.loop, &m.signals[i]);
 	sm_pool_free(&m.pool);
