@@ -684,6 +684,10 @@ enum sm_parse_result sm_config_parse(struct sm_config *cfg, int argc, char *cons
 	finish(&st);
 done:
 	free(opts);
+	/* A failed (or help/version) parse leaves nothing for the caller to
+	 * free: main returns its exit code at once. */
+	if (st.fail != SM_PARSE_OK)
+		sm_config_free(cfg);
 	return st.fail;
 }
 

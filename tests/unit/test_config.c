@@ -341,6 +341,12 @@ static void first_error_wins(void **state)
 	(void)state;
 	USAGE("--workers: invalid value '0' (expected a number from 1 or auto)", "-w", "0",
 	      "--umask", "9", "app");
+	/* a failed parse leaves nothing allocated behind */
+	USAGE("--workers: invalid value '0' (expected a number from 1 or auto)", "--chdir", "/x",
+	      "-b", ":1", "-w", "0", "app");
+	assert_null(cfg.chdir);
+	assert_null(cfg.binds);
+	assert_null(cfg.command);
 }
 
 /* ---- --config INI ---- */
