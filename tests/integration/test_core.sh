@@ -302,4 +302,22 @@ t_signal_storm() {
 	stop_master
 }
 
+# A crash loop after the boot: restarts in the same slot with the delay
+# doubling from 0.1 s, never a tight loop.
+t_crash_loop_backs_off() {
+	mkdir -p "$SM_TMP/loop"
+	printf '#!/bin/sh\n[ -e "%s" ] && exit 1\ntouch "%s"\nsleep 1.2\nexit 1\n' \
+		"$SM_TMP/loop/first" "$SM_TMP/loop/first" >"$SM_TMP/loop/app"
+	chmod 755 "$SM_TMP/loop/app"
+	sm_start -w 1 -- "$SM_TMP/loop/app"
+	wait_for 10 grep -q 'restarting in 0.8 s' "$SM_LOG" || fail "no backoff up to 0.8 s"
+	for d in 0.1 0.2 0.4 0.8; do
+		[ "$(grep -c "worker 1 (pid [0-9]*) exited with status 1 after [0-9.]* s; restarting in $d s" "$SM_LOG")" = 1 ] ||
+			fail "not exactly one restart after $d s"
+	done
+	grep -q 'after 1\.[0-9]* s; restarting$' "$SM_LOG" || fail "the first death (after 1.2 s) was not restarted at once"
+	alive "$SM_PID" || fail "master died"
+	stop_master
+}
+
 run_tests "$@"
