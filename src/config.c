@@ -571,10 +571,16 @@ static enum sm_parse_result scan_argv(struct parse_state *st, int argc, char *co
 		const struct opt_def *def = NULL;
 
 		if (c == '?') {
-			if (optopt != 0 && optopt < 256)
+			/* glibc sets optopt to a known long option's value when
+			 * that option was given a value it does not take. */
+			if (optopt >= 256 && (size_t)(optopt - 256) < N_OPTS)
+				fail(st, NULL, "option '--%s' takes no value",
+				     opt_defs[optopt - 256].name);
+			else if (optopt != 0 && optopt < 256)
 				fail(st, NULL, "unknown option '-%c'", optopt);
 			else
-				fail(st, NULL, "unknown option '%s'", word);
+				fail(st, NULL, "unknown option '%.*s'", (int)strcspn(word, "="),
+				     word);
 			return SM_PARSE_USAGE;
 		}
 		if (c == ':') {
@@ -682,6 +688,10 @@ enum sm_parse_result sm_config_parse(struct sm_config *cfg, int argc, char *cons
 	finish(&st);
 done:
 	free(opts);
+	/* A failed (or help/version) parse leaves nothing for the caller to
+	 * free: main returns its exit code at once. */
+	if (st.fail != SM_PARSE_OK)
+		sm_config_free(cfg);
 	return st.fail;
 }
 

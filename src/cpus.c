@@ -62,33 +62,54 @@ static int min_limit(int a, int b)
 	return a < b ? a : b;
 }
 
-/* The quota of the cgroup at rel (then of the root, as containers see it). */
-static int quota_v2(const char *root, const char *rel)
+/* The limit set on one cgroup directory; 0 = none. */
+static int quota_at(const char *dir, int v2)
 {
-	char path[4096], buf[128];
-	int limit = 0, n;
+	char path[4096 + 32], buf[128];
+	int n;
 
-	snprintf(path, sizeof(path), "%s%s/cpu.max", root, strcmp(rel, "/") == 0 ? "" : rel);
-	if (read_text(path, buf, sizeof(buf)) == 0 && (n = sm_cpus_from_cpu_max(buf)) > 0)
-		limit = n;
-	snprintf(path, sizeof(path), "%s/cpu.max", root);
-	if (read_text(path, buf, sizeof(buf)) == 0 && (n = sm_cpus_from_cpu_max(buf)) > 0)
-		limit = min_limit(limit, n);
+	if (v2) {
+		snprintf(path, sizeof(path), "%s/cpu.max", dir);
+		if (read_text(path, buf, sizeof(buf)) == 0 && (n = sm_cpus_from_cpu_max(buf)) > 0)
+			return n;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", dir);
+	long quota = read_long(path);
+	snprintf(path, sizeof(path), "%s/cpu.cfs_period_us", dir);
+	return sm_cpus_from_cfs(quota, read_long(path));
+}
+
+/* The smallest limit from the cgroup at rel up to the mount's root: a
+ * quota on a parent (a systemd slice, the container's own cgroup seen as
+ * the root) binds every cgroup below it. */
+static int quota_walk(const char *base, const char *rel, int v2)
+{
+	char dir[4096];
+	size_t base_len = strlen(base);
+	int n, limit = 0;
+	char *slash;
+
+	n = snprintf(dir, sizeof(dir), "%s%s", base, strcmp(rel, "/") == 0 ? "" : rel);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return 0;
+	for (;;) {
+		limit = min_limit(limit, quota_at(dir, v2));
+		if (strlen(dir) <= base_len || (slash = strrchr(dir + base_len, '/')) == NULL)
+			break;
+		*slash = '\0';
+	}
 	return limit;
 }
 
 static int quota_v1(const char *root, const char *controller_dir, const char *rel)
 {
-	char qpath[4096], ppath[4096];
-	const char *r = strcmp(rel, "/") == 0 ? "" : rel;
-	int limit;
+	char base[4096];
+	int n = snprintf(base, sizeof(base), "%s/%s", root, controller_dir);
 
-	snprintf(qpath, sizeof(qpath), "%s/%s%s/cpu.cfs_quota_us", root, controller_dir, r);
-	snprintf(ppath, sizeof(ppath), "%s/%s%s/cpu.cfs_period_us", root, controller_dir, r);
-	limit = sm_cpus_from_cfs(read_long(qpath), read_long(ppath));
-	snprintf(qpath, sizeof(qpath), "%s/%s/cpu.cfs_quota_us", root, controller_dir);
-	snprintf(ppath, sizeof(ppath), "%s/%s/cpu.cfs_period_us", root, controller_dir);
-	return min_limit(limit, sm_cpus_from_cfs(read_long(qpath), read_long(ppath)));
+	if (n < 0 || (size_t)n >= sizeof(base))
+		return 0;
+	return quota_walk(base, rel, 0);
 }
 
 int sm_cpus_quota(const char *sysfs_root, const char *proc_cgroup)
@@ -105,7 +126,7 @@ int sm_cpus_quota(const char *sysfs_root, const char *proc_cgroup)
 		*rel++ = '\0';
 		ctl++;
 		if (*ctl == '\0') { /* "0::/path": the unified hierarchy */
-			limit = min_limit(limit, quota_v2(sysfs_root, rel));
+			limit = min_limit(limit, quota_walk(sysfs_root, rel, 1));
 			continue;
 		}
 		for (char *s = NULL, *c = strtok_r(ctl, ",", &s); c; c = strtok_r(NULL, ",", &s)) {

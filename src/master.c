@@ -96,6 +96,12 @@ static void do_spawn(struct sm_master *m, const struct sm_action *a)
 	};
 	pid_t pid;
 
+	/* An earlier action of the same batch may have failed the boot: start
+	 * nothing more, the pool only waits for the rest to go. */
+	if (m->pool.phase == SM_PHASE_STOPPING) {
+		sm_pool_spawn_failed(&m->pool, a->slot, a->generation, "shutting down", mono_now());
+		return;
+	}
 	for (i = 0; i < n; i++)
 		envp[i] = m->env.vars[i];
 	snprintf(id_var, sizeof(id_var), "SENTRIK_WORKER_ID=%d", a->slot);

@@ -169,12 +169,12 @@ void sm_pool_reload_abort(struct sm_pool *pool)
 /* A worker that is gone without being retired: replace it, fail the boot,
  * or fail the reload.  Returns the restart delay, < 0 when not restarted. */
 static double on_loss(struct sm_pool *pool, int slot, unsigned gen, double lifetime,
-		      bool was_ready, const char *reason, double now)
+		      bool was_ready, bool boot_failure, const char *reason, double now)
 {
 	if (pool->phase == SM_PHASE_STOPPING)
 		return -1;
 	if (gen == pool->serving_gen) {
-		if (pool->phase == SM_PHASE_BOOT && !was_ready) {
+		if ((pool->phase == SM_PHASE_BOOT && !was_ready) || boot_failure) {
 			boot_fail(pool, reason, now);
 			return -1;
 		}
@@ -230,6 +230,7 @@ void sm_pool_spawned(struct sm_pool *pool, int slot, unsigned gen, pid_t pid, do
 		return;
 	w->pid = pid;
 	w->started_at = now;
+	w->first_start = pool->phase == SM_PHASE_BOOT && gen == pool->serving_gen;
 	if (pool->params.ready_on_exec) {
 		w->state = SM_WORKER_READY;
 		w->was_ready = true;
@@ -247,7 +248,7 @@ void sm_pool_spawn_failed(struct sm_pool *pool, int slot, unsigned gen, const ch
 	if (w == NULL)
 		return;
 	remove_worker(pool, w);
-	on_loss(pool, slot, gen, 0, false, reason, now);
+	on_loss(pool, slot, gen, 0, false, false, reason, now);
 }
 
 int sm_pool_ready(struct sm_pool *pool, pid_t pid, double now)
@@ -278,7 +279,7 @@ int sm_pool_exited(struct sm_pool *pool, pid_t pid, const char *how, double now,
 {
 	struct sm_worker *w = sm_pool_find(pool, pid);
 	char reason[256];
-	bool retired;
+	bool retired, boot_failure;
 
 	if (w == NULL)
 		return -1;
@@ -289,13 +290,19 @@ int sm_pool_exited(struct sm_pool *pool, pid_t pid, const char *how, double now,
 	info->expected = w->retire;
 	info->restart_in = -1;
 	retired = w->retire;
+	/* Under --ready exec a worker is "ready" the moment it exec'd, so one
+	 * that dies at once during the boot (bad config, missing secret) would
+	 * otherwise become a restart loop instead of a clear exit 69. */
+	boot_failure = w->first_start &&
+		       (!w->was_ready ||
+			(pool->params.ready_on_exec && info->lifetime < SM_BACKOFF_EARLY));
 	remove_worker(pool, w);
 	if (retired)
 		return 0;
-	snprintf(reason, sizeof(reason), "worker %d (pid %ld) %s before it was ready", info->slot,
-		 (long)pid, how);
+	snprintf(reason, sizeof(reason), "worker %d (pid %ld) %s %s", info->slot, (long)pid, how,
+		 info->was_ready ? "right after its start" : "before it was ready");
 	info->restart_in = on_loss(pool, info->slot, info->generation, info->lifetime,
-				   info->was_ready, reason, now);
+				   info->was_ready, boot_failure, reason, now);
 	return 0;
 }
 

@@ -39,6 +39,7 @@ struct sm_worker {
 	bool killed;
 	bool was_ready;
 	bool retire; /* not wanted any more: stop it, do not replace it */
+	bool first_start; /* started by the boot: its early death fails the boot */
 };
 
 struct sm_slot {

@@ -9,6 +9,10 @@
  *                      grandchild and exits at once; the grandchild exits
  *                      after 20 ms, reparented to the master
  *   --status FILE      copy /proc/self/status to FILE
+ *   --signals FILE     append the number of every signal received to FILE,
+ *                      one a line; TERM, INT and QUIT still end the probe
+ *   --orphan FILE      leave an orphan: a child forks a grandchild that
+ *                      writes its pid to FILE and waits; the child exits
  * After the last option the probe waits for signals forever. */
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +108,60 @@ static void orphan_loop(void)
 	}
 }
 
+static int signals_fd = -1;
+
+static void on_signal(int sig)
+{
+	char line[8];
+	int n = 0, saved = errno;
+
+	if (sig >= 10)
+		line[n++] = (char)('0' + sig / 10);
+	line[n++] = (char)('0' + sig % 10);
+	line[n++] = '\n';
+	(void)!write(signals_fd, line, (size_t)n);
+	if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	errno = saved;
+}
+
+static void record_signals(const char *file)
+{
+	struct sigaction sa;
+	int sig;
+
+	signals_fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (signals_fd < 0) {
+		perror(file);
+		exit(2);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	for (sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			(void)sigaction(sig, &sa, NULL);
+}
+
+static void orphan(const char *file)
+{
+	pid_t c = fork();
+
+	if (c == 0) {
+		if (fork() == 0) {
+			char pid[32];
+			snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+			write_file(file, pid);
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	if (c > 0)
+		waitpid(c, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	int i;
@@ -128,6 +186,12 @@ int main(int argc, char **argv)
 			orphan_loop();
 		} else if (strcmp(arg, "--status") == 0 && val) {
 			copy_status(val);
+			i++;
+		} else if (strcmp(arg, "--signals") == 0 && val) {
+			record_signals(val);
+			i++;
+		} else if (strcmp(arg, "--orphan") == 0 && val) {
+			orphan(val);
 			i++;
 		} else {
 			fprintf(stderr, "probe: unknown or incomplete option '%s'\n", arg);

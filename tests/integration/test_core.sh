@@ -15,4 +15,309 @@ t_workers_get_ids_1_to_n() {
 	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE"
 }
 
+
+# worker_var PID NAME: a variable of PID's environment.
+worker_var() { tr '\0' '\n' </proc/"$1"/environ 2>/dev/null | sed -n "s/^$2=//p"; }
+
+# slot_pid SLOT: the pid of the master's worker in SLOT (none when absent).
+slot_pid() {
+	local p
+	for p in $(children "$SM_PID"); do
+		[ "$(worker_var "$p" SENTRIK_WORKER_ID)" = "$1" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# ids_are N: the master's children are exactly slots 1..N, one each.
+ids_are() {
+	local want got
+	want=$(seq 1 "$1" | tr '\n' ' ')
+	got=$(for p in $(children "$SM_PID"); do worker_var "$p" SENTRIK_WORKER_ID; done | sort -n | tr '\n' ' ')
+	[ "$got" = "$want" ]
+}
+
+now() { date +%s.%N; }
+elapsed() { awk "BEGIN{printf \"%.3f\", $(now) - $1}"; }
+ge() { awk "BEGIN{exit !($1 >= $2)}"; }
+
+stop_master() {
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 10 || fail "master did not exit on TERM"
+	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE after TERM"
+}
+
+t_exec_failure_missing_file() {
+	sm_start -w 2 -- nonexistent --flag
+	wait_exit "$SM_PID" 5 || fail "master still running: a restart loop?"
+	[ "$EXIT_CODE" = 69 ] || fail "exit $EXIT_CODE, want 69"
+	grep -q "cannot execute 'nonexistent': No such file or directory" "$SM_LOG" ||
+		fail "no reason in the log"
+}
+
+t_exec_failure_not_executable() {
+	printf '#!/bin/sh\nexit 0\n' >"$SM_TMP/noexec"
+	chmod 644 "$SM_TMP/noexec"
+	sm_start -w 2 -- "$SM_TMP/noexec"
+	wait_exit "$SM_PID" 5 || fail "master still running: a restart loop?"
+	[ "$EXIT_CODE" = 69 ] || fail "exit $EXIT_CODE, want 69"
+	grep -q "cannot execute '$SM_TMP/noexec': Permission denied" "$SM_LOG" || fail "no reason"
+}
+
+# The file is there and executable, but exec itself fails (a missing
+# interpreter): the error comes back from the child over the pipe.
+t_exec_failure_in_the_child() {
+	printf '#!/nonexistent/interpreter\n' >"$SM_TMP/badinterp"
+	chmod 755 "$SM_TMP/badinterp"
+	sm_start -w 3 -- "$SM_TMP/badinterp"
+	wait_exit "$SM_PID" 5 || fail "master still running: a restart loop?"
+	[ "$EXIT_CODE" = 69 ] || fail "exit $EXIT_CODE, want 69"
+	grep -q "cannot execute '$SM_TMP/badinterp': No such file or directory" "$SM_LOG" ||
+		fail "no reason"
+	[ "$(grep -c 'cannot execute' "$SM_LOG")" -le 2 ] || fail "the exec was retried"
+}
+
+t_worker_exiting_at_boot_fails_the_start() {
+	sm_start -w 2 -- "$PROBE" --exit 3
+	wait_exit "$SM_PID" 5 || fail "master still running: a restart loop?"
+	[ "$EXIT_CODE" = 69 ] || fail "exit $EXIT_CODE, want 69"
+	grep -q 'FATAL: worker [12] (pid [0-9]*) exited with status 3' "$SM_LOG" || fail "no reason"
+}
+
+t_killed_worker_replaced_in_same_slot() {
+	sm_start -w 3 -- "$PROBE"
+	wait_for 5 ids_are 3 || fail "3 workers did not start"
+	sleep 1.2 # past the early-death window: the restart is immediate
+	old=$(slot_pid 2)
+	t0=$(now)
+	kill -KILL "$old"
+	wait_for 5 sh -c "p=\$(cat /proc/$SM_PID/task/*/children); for c in \$p; do
+		[ \$c != $old ] && tr '\\0' '\\n' </proc/\$c/environ | grep -qx SENTRIK_WORKER_ID=2 && exit 0; done; exit 1" ||
+		fail "slot 2 was not refilled"
+	dt=$(elapsed "$t0")
+	new=$(slot_pid 2)
+	[ -n "$new" ] && [ "$new" != "$old" ] || fail "slot 2: old $old new $new"
+	ge 1.0 "$dt" || fail "replacement took $dt s"
+	wait_for 2 ids_are 3 || fail "not 3 workers in slots 1..3 after the restart"
+	grep -q "worker 2 (pid $old) was killed by signal 9 (KILL)" "$SM_LOG" || fail "no log line"
+	echo "replaced in $dt s"
+	stop_master
+}
+
+t_ttin_ttou() {
+	sm_start -w 2 --max-workers 3 -- "$PROBE"
+	wait_for 5 ids_are 2 || fail "2 workers did not start"
+	kill -TTIN "$SM_PID"
+	wait_for 5 ids_are 3 || fail "TTIN: not 3 workers"
+	kill -TTIN "$SM_PID"
+	sleep 0.5
+	ids_are 3 || fail "TTIN went past --max-workers"
+	p1=$(slot_pid 1) p2=$(slot_pid 2) p3=$(slot_pid 3)
+	kill -TTOU "$SM_PID"
+	wait_for 5 ids_are 2 || fail "TTOU: not 2 workers"
+	[ "$(slot_pid 1)" = "$p1" ] && [ "$(slot_pid 2)" = "$p2" ] || fail "TTOU stopped a low slot"
+	alive "$p3" && fail "slot 3 still running"
+	for i in 1 2 3 4; do kill -TTOU "$SM_PID"; sleep 0.1; done
+	wait_for 5 ids_are 1 || fail "TTOU: not 1 worker"
+	sleep 0.5
+	ids_are 1 || fail "went below 1 worker"
+	[ "$(slot_pid 1)" = "$p1" ] || fail "slot 1 was replaced"
+	stop_master
+}
+
+t_term_kills_worker_ignoring_it_after_graceful_timeout() {
+	sm_start -w 1 --graceful-timeout 2 -- "$PROBE" --ignore 15
+	wait_for 5 ids_are 1 || fail "no worker"
+	sleep 0.3 # let the probe install its SIG_IGN
+	w=$(slot_pid 1)
+	t0=$(now)
+	kill -TERM "$SM_PID"
+	sleep 1.5
+	alive "$w" || fail "the worker was killed before --graceful-timeout"
+	wait_exit "$SM_PID" 10 || fail "master did not exit"
+	dt=$(elapsed "$t0")
+	[ "$EXIT_CODE" = 0 ] || fail "exit $EXIT_CODE"
+	ge "$dt" 1.95 || fail "exited after $dt s, before the 2 s timeout"
+	ge 6 "$dt" || fail "exited after $dt s"
+	grep -q "was killed by signal 9 (KILL)" "$SM_LOG" || fail "no SIGKILL logged"
+	echo "exit after $dt s"
+}
+
+t_int_is_quick() {
+	sm_start -w 2 --graceful-timeout 30 -- "$PROBE" --ignore 15
+	wait_for 5 ids_are 2 || fail "no workers"
+	sleep 0.3
+	t0=$(now)
+	kill -INT "$SM_PID"
+	wait_exit "$SM_PID" 10 || fail "master did not exit"
+	dt=$(elapsed "$t0")
+	[ "$EXIT_CODE" = 0 ] || fail "exit $EXIT_CODE"
+	ge "$dt" 0.95 || fail "killed after $dt s, before 1 s"
+	ge 4 "$dt" || fail "INT took $dt s"
+}
+
+t_second_term_is_quick() {
+	sm_start -w 1 --graceful-timeout 30 -- "$PROBE" --ignore 15
+	wait_for 5 ids_are 1 || fail "no worker"
+	sleep 0.3
+	t0=$(now)
+	kill -TERM "$SM_PID"
+	sleep 0.3
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 10 || fail "master did not exit"
+	dt=$(elapsed "$t0")
+	[ "$EXIT_CODE" = 0 ] || fail "exit $EXIT_CODE"
+	ge 5 "$dt" || fail "second TERM: still took $dt s"
+}
+
+t_stop_signal() {
+	sm_start -w 2 --stop-signal INT -- "$PROBE" --signals "$SM_TMP/stopsig"
+	wait_for 5 ids_are 2 || fail "no workers"
+	sleep 0.3
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 5 || fail "master did not exit"
+	[ "$EXIT_CODE" = 0 ] || fail "exit $EXIT_CODE"
+	[ "$(grep -cx 2 "$SM_TMP/stopsig")" = 2 ] || fail "workers got: $(tr '\n' ' ' <"$SM_TMP/stopsig")"
+	grep -qx 15 "$SM_TMP/stopsig" && fail "workers got TERM, not the stop signal"
+	true
+}
+
+t_forward_usr2() {
+	sm_start -w 2 --forward USR2 -- "$PROBE" --signals "$SM_TMP/fwdsig"
+	wait_for 5 ids_are 2 || fail "no workers"
+	sleep 0.3
+	kill -USR2 "$SM_PID"
+	wait_for 5 sh -c "[ \$(grep -cx 12 $SM_TMP/fwdsig) = 2 ]" ||
+		fail "workers got: $(tr '\n' ' ' <"$SM_TMP/fwdsig")"
+	alive "$SM_PID" || fail "the master died of USR2"
+	ids_are 2 || fail "workers changed"
+	stop_master
+}
+
+t_master_kill9_takes_workers() {
+	sm_start -w 3 -- "$PROBE"
+	wait_for 5 ids_are 3 || fail "no workers"
+	pids=$(children "$SM_PID")
+	kill -KILL "$SM_PID"
+	for p in $pids; do
+		wait_for 5 sh -c "! kill -0 $p 2>/dev/null || grep -q '^State:.*Z' /proc/$p/status" ||
+			fail "worker $p outlived its master"
+	done
+}
+
+t_grandchild_dies_on_shutdown() {
+	sm_start -w 1 -- "$PROBE" --grandchild "$SM_TMP/gc"
+	wait_for 5 test -s "$SM_TMP/gc" || fail "no grandchild"
+	gc=$(cat "$SM_TMP/gc")
+	alive "$gc" || fail "grandchild not running"
+	stop_master
+	wait_for 3 sh -c "! kill -0 $gc 2>/dev/null || grep -q '^State:.*Z' /proc/$gc/status" ||
+		fail "grandchild $gc survived the shutdown"
+}
+
+t_grandchild_dies_with_its_worker() {
+	sm_start -w 1 -- "$PROBE" --grandchild "$SM_TMP/gc2"
+	wait_for 5 test -s "$SM_TMP/gc2" || fail "no grandchild"
+	gc=$(cat "$SM_TMP/gc2")
+	rm -f "$SM_TMP/gc2"
+	sleep 1.2 # past the start: a death now is a crash, not a failed boot
+	kill -KILL "$(slot_pid 1)"
+	wait_for 3 sh -c "! kill -0 $gc 2>/dev/null || grep -q '^State:.*Z' /proc/$gc/status" ||
+		fail "grandchild $gc survived its worker"
+	wait_for 5 test -s "$SM_TMP/gc2" || fail "the replacement did not start"
+	stop_master
+}
+
+t_master_is_subreaper() {
+	sm_start -w 1 -- "$PROBE" --orphan "$SM_TMP/orphan"
+	wait_for 5 test -s "$SM_TMP/orphan" || fail "no orphan"
+	o=$(cat "$SM_TMP/orphan")
+	wait_for 3 sh -c "[ \"\$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$o/status)\" = $SM_PID ]" ||
+		fail "orphan $o has PPid $(status_field "$o" PPid), not the master $SM_PID"
+	stop_master
+	wait_for 3 sh -c "! kill -0 $o 2>/dev/null" || fail "orphan $o survived the shutdown"
+}
+
+t_chdir_and_umask_reach_workers() {
+	mkdir -p "$SM_TMP/wd"
+	sm_start -w 2 --chdir "$SM_TMP/wd" --umask 027 -- "$PROBE"
+	wait_for 5 ids_are 2 || fail "no workers"
+	for p in $(children "$SM_PID"); do
+		[ "$(readlink /proc/"$p"/cwd)" = "$SM_TMP/wd" ] || fail "cwd of $p: $(readlink /proc/"$p"/cwd)"
+		[ "$(status_field "$p" Umask)" = 0027 ] || fail "umask of $p: $(status_field "$p" Umask)"
+	done
+	stop_master
+}
+
+t_chdir_missing_fails_the_start() {
+	sm_start -w 1 --chdir "$SM_TMP/nope" -- "$PROBE"
+	wait_exit "$SM_PID" 5 || fail "master still running"
+	[ "$EXIT_CODE" = 69 ] || fail "exit $EXIT_CODE"
+	grep -q "cannot chdir to '$SM_TMP/nope': No such file or directory" "$SM_LOG" || fail "no reason"
+}
+
+t_workers_auto_is_nproc() {
+	n=$(nproc)
+	sm_start -w auto -- "$PROBE"
+	wait_for 5 ids_are "$n" || fail "not $n workers: $(count_children "$SM_PID")"
+	[ "$n" -ge 1 ] || fail "nproc $n"
+	grep -q "starting $n workers" "$SM_LOG" || fail "log does not say $n workers"
+	stop_master
+}
+
+t_outside_env_does_not_leak() {
+	mkdir -p "$SM_TMP/envrec"
+	NOTIFY_SOCKET=/nonexistent/notify LISTEN_FDS=3 LISTEN_PID=1 LISTEN_FDNAMES=x \
+		WATCHDOG_USEC=1000000 WATCHDOG_PID=1 SENTRIK_WORKER_ID=99 KEEP_ME=yes \
+		sm_start -w 2 -- "$PROBE" --record "$SM_TMP/envrec"
+	wait_for 5 sh -c "[ \$(ls $SM_TMP/envrec | wc -l) -ge 2 ]" || fail "workers did not start"
+	for f in "$SM_TMP"/envrec/w*; do
+		grep -E '^(NOTIFY_SOCKET|LISTEN_[A-Z]*|WATCHDOG_[A-Z]*)=' "$f" && fail "leaked into $f"
+		grep -q '^SENTRIK_WORKER_ID=99$' "$f" && fail "outside SENTRIK_WORKER_ID leaked"
+		grep -qx KEEP_ME=yes "$f" || fail "ordinary variables must pass"
+	done
+	stop_master
+}
+
+# 2000 mixed TTIN/TTOU/HUP in a burst: the master survives and settles to
+# a consistent pool: slots exactly 1..N of one generation, N as it says.
+t_signal_storm() {
+	sm_start -w 3 --max-workers 8 -- "$PROBE"
+	wait_for 5 ids_are 3 || fail "no workers"
+	sigs=(TTIN TTOU HUP TTIN TTOU)
+	for i in $(seq 1 2000); do
+		kill -"${sigs[$((RANDOM % 5))]}" "$SM_PID" 2>/dev/null || fail "master gone after $i signals"
+	done
+	settled() {
+		local n gens
+		n=$(grep -o '[0-9]* workers wanted' "$SM_LOG" | tail -1 | cut -d' ' -f1)
+		ids_are "$n" || return 1
+		gens=$(for p in $(children "$SM_PID"); do worker_var "$p" SENTRIK_GENERATION; done | sort -u | wc -l)
+		[ "$gens" = 1 ]
+	}
+	wait_for 30 settled || fail "not settled: $(count_children "$SM_PID") children, log says $(grep -o '[0-9]* workers wanted' "$SM_LOG" | tail -1)"
+	sleep 1
+	settled || fail "changed after settling"
+	alive "$SM_PID" || fail "master died"
+	echo "settled at $(count_children "$SM_PID") workers"
+	stop_master
+}
+
+# A crash loop after the boot: restarts in the same slot with the delay
+# doubling from 0.1 s, never a tight loop.
+t_crash_loop_backs_off() {
+	mkdir -p "$SM_TMP/loop"
+	printf '#!/bin/sh\n[ -e "%s" ] && exit 1\ntouch "%s"\nsleep 1.2\nexit 1\n' \
+		"$SM_TMP/loop/first" "$SM_TMP/loop/first" >"$SM_TMP/loop/app"
+	chmod 755 "$SM_TMP/loop/app"
+	sm_start -w 1 -- "$SM_TMP/loop/app"
+	wait_for 10 grep -q 'restarting in 0.8 s' "$SM_LOG" || fail "no backoff up to 0.8 s"
+	for d in 0.1 0.2 0.4 0.8; do
+		[ "$(grep -c "worker 1 (pid [0-9]*) exited with status 1 after [0-9.]* s; restarting in $d s" "$SM_LOG")" = 1 ] ||
+			fail "not exactly one restart after $d s"
+	done
+	grep -q 'after 1\.[0-9]* s; restarting$' "$SM_LOG" || fail "the first death (after 1.2 s) was not restarted at once"
+	alive "$SM_PID" || fail "master died"
+	stop_master
+}
+
 run_tests "$@"

@@ -1,0 +1,558 @@
+/* Unit tests for config.c: every option of SPEC §2 in every form, every
+ * usage error with its exact one-line message, and the --config file. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sentrik/config.h>
+#include <sentrik/cpus.h>
+
+static struct sm_config cfg;
+static char err[1024];
+
+/* Parses "sentrik-master" + the NULL-terminated words. */
+static enum sm_parse_result parse_v(const char *first, va_list ap)
+{
+	char *argv[64];
+	int argc = 0;
+	const char *w;
+
+	argv[argc++] = (char *)(uintptr_t) "sentrik-master";
+	for (w = first; w != NULL && argc < 63; w = va_arg(ap, const char *))
+		argv[argc++] = (char *)(uintptr_t)w;
+	argv[argc] = NULL;
+	sm_config_free(&cfg);
+	return sm_config_parse(&cfg, argc, argv, err, sizeof(err));
+}
+
+static enum sm_parse_result parse(const char *first, ...)
+{
+	va_list ap;
+	enum sm_parse_result r;
+
+	va_start(ap, first);
+	r = parse_v(first, ap);
+	va_end(ap);
+	return r;
+}
+
+#define OK(...) assert_int_equal(parse(__VA_ARGS__, NULL), SM_PARSE_OK)
+#define USAGE(msg, ...)                                                    \
+	do {                                                               \
+		assert_int_equal(parse(__VA_ARGS__, NULL), SM_PARSE_USAGE); \
+		assert_string_equal(err, msg);                             \
+		assert_null(strchr(err, '\n'));                           \
+	} while (0)
+
+static int teardown(void **state)
+{
+	(void)state;
+	sm_config_free(&cfg);
+	return 0;
+}
+
+static void defaults(void **state)
+{
+	(void)state;
+	OK("app");
+	assert_int_equal(cfg.workers, 1);
+	assert_false(cfg.workers_auto);
+	assert_int_equal(cfg.max_workers, 1024);
+	assert_null(cfg.user);
+	assert_null(cfg.group);
+	assert_false(cfg.umask_set);
+	assert_null(cfg.chdir);
+	assert_int_equal(cfg.backlog, 2048);
+	assert_false(cfg.reuse_port);
+	assert_null(cfg.log_file);
+	assert_false(cfg.capture_output);
+	assert_int_equal(cfg.log_format, SM_LOG_TEXT);
+	assert_int_equal(cfg.log_level, SM_LOG_INFO);
+	assert_true(cfg.graceful_timeout == 30);
+	assert_int_equal(cfg.stop_signal, SIGTERM);
+	assert_int_equal(cfg.ready, SM_READY_EXEC);
+	assert_true(cfg.ready_timeout == 60);
+	assert_true(cfg.timeout == 0);
+	assert_int_equal(cfg.forward, 0);
+	assert_false(cfg.allow_new_privs);
+	assert_false(cfg.check);
+	assert_int_equal(cfg.n_command, 1);
+	assert_string_equal(cfg.command[0], "app");
+	assert_null(cfg.command[1]);
+}
+
+static void workers_all_forms(void **state)
+{
+	(void)state;
+	OK("-w", "3", "app");
+	assert_int_equal(cfg.workers, 3);
+	OK("-w7", "app");
+	assert_int_equal(cfg.workers, 7);
+	OK("--workers", "4", "app");
+	assert_int_equal(cfg.workers, 4);
+	OK("--workers=5", "app");
+	assert_int_equal(cfg.workers, 5);
+	OK("--workers", "1024", "app");
+	assert_int_equal(cfg.workers, 1024);
+	OK("-w", "2", "-w", "6", "app"); /* the last one wins */
+	assert_int_equal(cfg.workers, 6);
+	OK("--workers", "auto", "app");
+	assert_true(cfg.workers_auto);
+	assert_int_equal(cfg.workers, sm_cpus_usable());
+	assert_true(cfg.workers >= 1);
+	/* auto never asks for more than the ceiling */
+	OK("--max-workers", "1", "--workers=auto", "app");
+	assert_int_equal(cfg.workers, 1);
+	OK("--max-workers", "8", "-w", "8", "app");
+	assert_int_equal(cfg.max_workers, 8);
+	OK("--max-workers=3", "app");
+	assert_int_equal(cfg.max_workers, 3);
+}
+
+static void every_value_option(void **state)
+{
+	(void)state;
+	OK("-u", "www", "-g", "staff", "app");
+	assert_string_equal(cfg.user, "www");
+	assert_string_equal(cfg.group, "staff");
+	OK("--user=1234:99", "app");
+	assert_string_equal(cfg.user, "1234");
+	assert_string_equal(cfg.group, "99");
+	OK("--user", "www", "--group=wheel", "app");
+	assert_string_equal(cfg.group, "wheel");
+	OK("--umask", "027", "app");
+	assert_true(cfg.umask_set);
+	assert_int_equal(cfg.umask, 027);
+	OK("--umask=0", "app");
+	assert_true(cfg.umask_set);
+	assert_int_equal(cfg.umask, 0);
+	OK("--chdir", "/srv", "app");
+	assert_string_equal(cfg.chdir, "/srv");
+	OK("--chdir=/tmp", "app");
+	assert_string_equal(cfg.chdir, "/tmp");
+	OK("--chown", "/var/log/a", "--chown=/run/b:0750", "app");
+	assert_int_equal(cfg.n_chowns, 2);
+	assert_string_equal(cfg.chowns[0].path, "/var/log/a");
+	assert_int_equal(cfg.chowns[0].mode, 0755);
+	assert_string_equal(cfg.chowns[1].path, "/run/b");
+	assert_int_equal(cfg.chowns[1].mode, 0750);
+	OK("--require-env", "SECRET_KEY", "--require-env=DB_PASSWORD!=changeme", "app");
+	assert_int_equal(cfg.n_require_env, 2);
+	assert_string_equal(cfg.require_env[0].name, "SECRET_KEY");
+	assert_null(cfg.require_env[0].forbidden);
+	assert_string_equal(cfg.require_env[1].name, "DB_PASSWORD");
+	assert_string_equal(cfg.require_env[1].forbidden, "changeme");
+	OK("-b", ":8000", "--bind", "127.0.0.1:80", "--bind=unix:/run/s", "-bfd:3", "app");
+	assert_int_equal(cfg.n_binds, 4);
+	assert_string_equal(cfg.binds[0], ":8000");
+	assert_string_equal(cfg.binds[1], "127.0.0.1:80");
+	assert_string_equal(cfg.binds[2], "unix:/run/s");
+	assert_string_equal(cfg.binds[3], "fd:3");
+	OK("--backlog", "16", "app");
+	assert_int_equal(cfg.backlog, 16);
+	OK("--log-file", "/var/log/x.log", "app");
+	assert_string_equal(cfg.log_file, "/var/log/x.log");
+	OK("--log-file=-", "app");
+	assert_string_equal(cfg.log_file, "-");
+	OK("--log-format", "json", "app");
+	assert_int_equal(cfg.log_format, SM_LOG_JSON);
+	OK("--log-format=text", "app");
+	assert_int_equal(cfg.log_format, SM_LOG_TEXT);
+	OK("--log-level", "debug", "app");
+	assert_int_equal(cfg.log_level, SM_LOG_DEBUG);
+	OK("--log-level=warning", "app");
+	assert_int_equal(cfg.log_level, SM_LOG_WARNING);
+	OK("--log-level", "error", "app");
+	assert_int_equal(cfg.log_level, SM_LOG_ERROR);
+	OK("--pid-file", "/run/x.pid", "app");
+	assert_string_equal(cfg.pid_file, "/run/x.pid");
+	OK("--graceful-timeout", "2.5", "app");
+	assert_true(cfg.graceful_timeout == 2.5);
+	OK("--graceful-timeout=0", "app");
+	assert_true(cfg.graceful_timeout == 0);
+	OK("--stop-signal", "QUIT", "app");
+	assert_int_equal(cfg.stop_signal, SIGQUIT);
+	OK("--stop-signal=SIGINT", "app");
+	assert_int_equal(cfg.stop_signal, SIGINT);
+	OK("--stop-signal", "10", "app");
+	assert_int_equal(cfg.stop_signal, 10);
+	OK("--ready", "notify", "--ready-timeout", "5", "app");
+	assert_int_equal(cfg.ready, SM_READY_NOTIFY);
+	assert_true(cfg.ready_timeout == 5);
+	OK("--ready=exec", "--ready-timeout=.5", "app");
+	assert_int_equal(cfg.ready, SM_READY_EXEC);
+	assert_true(cfg.ready_timeout == 0.5);
+	OK("--timeout", "3", "app");
+	assert_true(cfg.timeout == 3);
+	OK("--forward", "USR2", "--forward=winch", "--forward", "SIGUSR1", "app");
+	assert_int_equal(cfg.forward, (UINT64_C(1) << (SIGUSR2 - 1)) |
+					      (UINT64_C(1) << (SIGWINCH - 1)) |
+					      (UINT64_C(1) << (SIGUSR1 - 1)));
+}
+
+static void every_flag(void **state)
+{
+	(void)state;
+	OK("--reuse-port", "--capture-output", "--allow-new-privs", "--check", "app");
+	assert_true(cfg.reuse_port);
+	assert_true(cfg.capture_output);
+	assert_true(cfg.allow_new_privs);
+	assert_true(cfg.check);
+	assert_int_equal(parse("-h", NULL), SM_PARSE_HELP);
+	assert_int_equal(parse("--help", NULL), SM_PARSE_HELP);
+	assert_int_equal(parse("-V", NULL), SM_PARSE_VERSION);
+	assert_int_equal(parse("--version", NULL), SM_PARSE_VERSION);
+	/* --help wins over anything else, even a bad value after it */
+	assert_int_equal(parse("--help", "-w", "0", "app", NULL), SM_PARSE_HELP);
+}
+
+static void stops_at_first_non_option(void **state)
+{
+	(void)state;
+	OK("-w", "2", "app", "--app-flag", "-w", "9");
+	assert_int_equal(cfg.workers, 2);
+	assert_int_equal(cfg.n_command, 4);
+	assert_string_equal(cfg.command[0], "app");
+	assert_string_equal(cfg.command[1], "--app-flag");
+	assert_string_equal(cfg.command[2], "-w");
+	assert_string_equal(cfg.command[3], "9");
+	assert_null(cfg.command[4]);
+	OK("-w", "2", "--", "app", "--", "x");
+	assert_int_equal(cfg.n_command, 3);
+	assert_string_equal(cfg.command[0], "app");
+	assert_string_equal(cfg.command[1], "--");
+	OK("--", "-w", "3");
+	assert_int_equal(cfg.workers, 1);
+	assert_string_equal(cfg.command[0], "-w");
+	assert_string_equal(cfg.command[1], "3");
+	OK("--", "--help");
+	assert_string_equal(cfg.command[0], "--help");
+}
+
+static void unknown_and_missing(void **state)
+{
+	(void)state;
+	USAGE("unknown option '--frobnicate'", "--frobnicate", "app");
+	USAGE("unknown option '--frobnicate'", "--frobnicate=3", "app");
+	USAGE("unknown option '-x'", "-x", "app");
+	USAGE("unknown option '-x'", "-hx", "app");
+	USAGE("option '--workers' needs a value", "--workers");
+	USAGE("option '-w' needs a value", "-w");
+	USAGE("option '--stop-signal' needs a value", "--stop-signal");
+	USAGE("option '--reuse-port' takes no value", "--reuse-port=1", "app");
+	USAGE("option '--help' takes no value", "--help=yes");
+}
+
+#define MISSING "missing COMMAND (usage: sentrik-master [OPTION]... [--] COMMAND [ARG]...)"
+
+static void missing_or_empty_command(void **state)
+{
+	(void)state;
+	USAGE(MISSING, "-w", "2");
+	USAGE(MISSING, "-w", "2", "--");
+	USAGE(MISSING, "--");
+	USAGE(MISSING, "");
+	USAGE(MISSING, "--", "");
+	assert_int_equal(parse(NULL), SM_PARSE_USAGE);
+	assert_string_equal(err, MISSING);
+}
+
+static void malformed_values(void **state)
+{
+	(void)state;
+	USAGE("--workers: invalid value '0' (expected a number from 1 or auto)", "-w", "0", "app");
+	USAGE("--workers: invalid value '-1' (expected a number from 1 or auto)", "--workers=-1",
+	      "app");
+	USAGE("--workers: invalid value '2x' (expected a number from 1 or auto)", "-w", "2x",
+	      "app");
+	USAGE("--workers: invalid value '' (expected a number from 1 or auto)", "--workers=",
+	      "app");
+	USAGE("--workers: invalid value ' 2' (expected a number from 1 or auto)", "-w", " 2",
+	      "app");
+	USAGE("--workers: invalid value '99999999999999999999' (expected a number from 1 or auto)",
+	      "-w", "99999999999999999999", "app");
+	USAGE("--workers: invalid value 'AUTO' (expected a number from 1 or auto)", "-w", "AUTO",
+	      "app");
+	USAGE("--workers: invalid value '5' (more than --max-workers 4)", "-w", "5",
+	      "--max-workers", "4", "app");
+	USAGE("--workers: invalid value '1025' (more than --max-workers 1024)", "-w", "1025", "app");
+	USAGE("--max-workers: invalid value '0' (expected 1..65536)", "--max-workers", "0", "app");
+	USAGE("--max-workers: invalid value '65537' (expected 1..65536)", "--max-workers=65537",
+	      "app");
+	USAGE("--umask: invalid value '8' (expected an octal mode, e.g. 027)", "--umask", "8",
+	      "app");
+	USAGE("--umask: invalid value '01000' (expected an octal mode, e.g. 027)", "--umask",
+	      "01000", "app");
+	USAGE("--umask: invalid value 'rwx' (expected an octal mode, e.g. 027)", "--umask=rwx",
+	      "app");
+	USAGE("--chdir: empty value", "--chdir=", "app");
+	USAGE("--user: invalid value ':grp' (expected USER[:GROUP])", "-u", ":grp", "app");
+	USAGE("--user: invalid value 'www:' (expected USER[:GROUP])", "-u", "www:", "app");
+	USAGE("--group: empty value", "-g", "", "app");
+	USAGE("--chown: 'rel/dir' is not an absolute path", "--chown", "rel/dir", "app");
+	USAGE("--chown: invalid mode in '/x:999' (expected PATH[:OCTAL-MODE])", "--chown", "/x:999",
+	      "app");
+	USAGE("--require-env: invalid variable name in '1X' (expected NAME[!=VALUE])",
+	      "--require-env", "1X", "app");
+	USAGE("--require-env: invalid variable name in '!=x' (expected NAME[!=VALUE])",
+	      "--require-env", "!=x", "app");
+	USAGE("--bind: empty address", "-b", "", "app");
+	USAGE("--backlog: invalid value '0' (expected a number from 1)", "--backlog", "0", "app");
+	USAGE("--backlog: invalid value '3000000000' (expected a number from 1)", "--backlog",
+	      "3000000000", "app");
+	USAGE("--log-file: empty value", "--log-file=", "app");
+	USAGE("--log-format: invalid value 'xml' (expected text or json)", "--log-format", "xml",
+	      "app");
+	USAGE("--log-level: invalid value 'loud' (expected debug, info, warning or error)",
+	      "--log-level", "loud", "app");
+	USAGE("--pid-file: empty value", "--pid-file", "", "app");
+	USAGE("--graceful-timeout: invalid value '-1' (expected seconds, e.g. 30 or 0.5)",
+	      "--graceful-timeout", "-1", "app");
+	USAGE("--graceful-timeout: invalid value '3s' (expected seconds, e.g. 30 or 0.5)",
+	      "--graceful-timeout=3s", "app");
+	USAGE("--graceful-timeout: invalid value 'inf' (expected seconds, e.g. 30 or 0.5)",
+	      "--graceful-timeout", "inf", "app");
+	USAGE("--graceful-timeout: invalid value '1e99' (expected seconds, e.g. 30 or 0.5)",
+	      "--graceful-timeout", "1e99", "app");
+	USAGE("--ready-timeout: invalid value 'soon' (expected seconds, e.g. 30 or 0.5)",
+	      "--ready-timeout", "soon", "app");
+	USAGE("--timeout: invalid value '' (expected seconds, e.g. 30 or 0.5)", "--timeout=",
+	      "app");
+	USAGE("--ready: invalid value 'later' (expected exec or notify)", "--ready", "later", "app");
+	USAGE("--stop-signal: unknown signal 'FOO'", "--stop-signal", "FOO", "app");
+	USAGE("--stop-signal: unknown signal '0'", "--stop-signal", "0", "app");
+	USAGE("--stop-signal: unknown signal 'STOP'", "--stop-signal", "STOP", "app");
+	USAGE("--forward: unknown signal 'SIGFOO'", "--forward", "SIGFOO", "app");
+	USAGE("--forward: signal 'TERM' cannot be forwarded", "--forward", "TERM", "app");
+	USAGE("--forward: signal 'KILL' cannot be forwarded", "--forward=KILL", "app");
+	USAGE("--config: empty value", "--config=", "app");
+}
+
+/* The first error is the one reported. */
+static void first_error_wins(void **state)
+{
+	(void)state;
+	USAGE("--workers: invalid value '0' (expected a number from 1 or auto)", "-w", "0",
+	      "--umask", "9", "app");
+	/* a failed parse leaves nothing allocated behind */
+	USAGE("--workers: invalid value '0' (expected a number from 1 or auto)", "--chdir", "/x",
+	      "-b", ":1", "-w", "0", "app");
+	assert_null(cfg.chdir);
+	assert_null(cfg.binds);
+	assert_null(cfg.command);
+}
+
+/* ---- --config INI ---- */
+
+static char ini_path[64];
+
+static void write_ini(const char *text)
+{
+	FILE *f;
+
+	if (ini_path[0] == '\0') {
+		int fd;
+		snprintf(ini_path, sizeof(ini_path), "/tmp/sm-unit-config.XXXXXX");
+		fd = mkstemp(ini_path);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	f = fopen(ini_path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int ini_teardown(void **state)
+{
+	teardown(state);
+	if (ini_path[0] != '\0')
+		unlink(ini_path);
+	ini_path[0] = '\0';
+	return 0;
+}
+
+static enum sm_parse_result parse_file(const char *text, const char *extra1, const char *extra2)
+{
+	write_ini(text);
+	if (extra1 != NULL && extra2 != NULL)
+		return parse("--config", ini_path, extra1, extra2, "app", NULL);
+	if (extra1 != NULL)
+		return parse("--config", ini_path, extra1, "app", NULL);
+	return parse("--config", ini_path, "app", NULL);
+}
+
+static void config_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_file("; comment\n"
+				    "# another\n"
+				    "workers = 3\n"
+				    "max_workers = 10\n"
+				    "graceful-timeout = 7\n"
+				    "stop_signal = QUIT\n"
+				    "umask = 022\n"
+				    "chdir = /srv\n"
+				    "log-level = debug\n"
+				    "reuse_port = yes\n"
+				    "capture-output = true\n"
+				    "allow_new_privs = off\n"
+				    "[sentrik-master]\n"
+				    "forward = USR2\n"
+				    "forward = WINCH\n"
+				    "bind = :8000\n"
+				    "bind = :8001\n",
+				    NULL, NULL),
+			 SM_PARSE_OK);
+	assert_int_equal(cfg.workers, 3);
+	assert_int_equal(cfg.max_workers, 10);
+	assert_true(cfg.graceful_timeout == 7);
+	assert_int_equal(cfg.stop_signal, SIGQUIT);
+	assert_int_equal(cfg.umask, 022);
+	assert_string_equal(cfg.chdir, "/srv");
+	assert_int_equal(cfg.log_level, SM_LOG_DEBUG);
+	assert_true(cfg.reuse_port);
+	assert_true(cfg.capture_output);
+	assert_false(cfg.allow_new_privs);
+	assert_int_equal(cfg.forward,
+			 (UINT64_C(1) << (SIGUSR2 - 1)) | (UINT64_C(1) << (SIGWINCH - 1)));
+	assert_int_equal(cfg.n_binds, 2);
+	assert_string_equal(cfg.config_file, ini_path);
+}
+
+static void config_command_line_wins(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_file("workers = 3\ngraceful_timeout = 7\n", "-w", "5"),
+			 SM_PARSE_OK);
+	assert_int_equal(cfg.workers, 5);
+	assert_true(cfg.graceful_timeout == 7);
+	/* the command line wins even when it comes before --config */
+	write_ini("workers = 3\n");
+	OK("-w", "2", "--config", ini_path, "app");
+	assert_int_equal(cfg.workers, 2);
+	/* a list given on the command line replaces the file's whole list */
+	assert_int_equal(parse_file("bind = :1\nbind = :2\nforward = USR2\n"
+				    "chown = /a\nrequire_env = A\n",
+				    "--bind=:3", NULL),
+			 SM_PARSE_OK);
+	assert_int_equal(cfg.n_binds, 1);
+	assert_string_equal(cfg.binds[0], ":3");
+	assert_int_equal(cfg.forward, UINT64_C(1) << (SIGUSR2 - 1));
+	assert_int_equal(cfg.n_chowns, 1);
+	assert_int_equal(cfg.n_require_env, 1);
+	write_ini("bind = :1\nforward = USR2\nchown = /a\nrequire_env = A\n");
+	OK("--config", ini_path, "-b", ":3", "-b", ":4", "--forward", "WINCH", "--chown", "/b",
+	   "--chown", "/c", "--require-env", "B", "app");
+	assert_int_equal(cfg.n_binds, 2);
+	assert_string_equal(cfg.binds[0], ":3");
+	assert_string_equal(cfg.binds[1], ":4");
+	assert_int_equal(cfg.forward, UINT64_C(1) << (SIGWINCH - 1));
+	assert_int_equal(cfg.n_chowns, 2);
+	assert_string_equal(cfg.chowns[0].path, "/b");
+	assert_int_equal(cfg.n_require_env, 1);
+	assert_string_equal(cfg.require_env[0].name, "B");
+	/* --max-workers from the command line checks --workers from the file */
+	assert_int_equal(parse_file("workers = 6\n", "--max-workers", "4"), SM_PARSE_CONFIG);
+	char want[256];
+	snprintf(want, sizeof(want), "%s:1: --workers: invalid value '6' (more than --max-workers 4)",
+		 ini_path);
+	assert_string_equal(err, want);
+}
+
+static void config_error(const char *text, const char *msg)
+{
+	char want[512];
+
+	assert_int_equal(parse_file(text, NULL, NULL), SM_PARSE_CONFIG);
+	snprintf(want, sizeof(want), "%s:%s", ini_path, msg);
+	assert_string_equal(err, want);
+	assert_null(strchr(err, '\n'));
+}
+
+static void config_errors(void **state)
+{
+	(void)state;
+	config_error("workers = 2\n\nfrobnicate = 1\n", "3: unknown key 'frobnicate'");
+	config_error("workers = 0\n", "1: --workers: invalid value '0' (expected a number from 1 or auto)");
+	config_error("# c\nstop_signal = NOPE\n", "2: --stop-signal: unknown signal 'NOPE'");
+	config_error("reuse_port = maybe\n",
+		     "1: --reuse-port: invalid value 'maybe' (expected true or false)");
+	config_error("workers = 2\nthis is not ini\n",
+		     "2: syntax error (expected 'key = value')");
+	config_error("[other]\nworkers = 2\n",
+		     "2: unknown section [other] (keys go at the top or under [sentrik-master])");
+	config_error("config = /etc/x\n", "1: unknown key 'config'");
+	config_error("check = true\n", "1: unknown key 'check'");
+	config_error("help = true\n", "1: unknown key 'help'");
+	/* the first error is reported, not a later one */
+	config_error("a = 1\nb = 2\n", "1: unknown key 'a'");
+	/* a file that cannot be read */
+	assert_int_equal(parse("--config", "/nonexistent/sm.ini", "app", NULL), SM_PARSE_CONFIG);
+	assert_string_equal(err, "/nonexistent/sm.ini:0: cannot read: No such file or directory");
+	/* a command-line error is still a usage error */
+	assert_int_equal(parse_file("workers = 2\n", "-w", "0"), SM_PARSE_USAGE);
+	assert_string_equal(err, "--workers: invalid value '0' (expected a number from 1 or auto)");
+}
+
+/* Parsing twice (a reload does it) must give the same result. */
+static void parse_twice(void **state)
+{
+	(void)state;
+	OK("-w", "3", "--forward", "USR2", "app", "x");
+	OK("-w", "3", "--forward", "USR2", "app", "x");
+	assert_int_equal(cfg.workers, 3);
+	assert_int_equal(cfg.n_command, 2);
+}
+
+static void numeric_helpers(void **state)
+{
+	long n;
+	double d;
+	mode_t m;
+
+	(void)state;
+	assert_int_equal(sm_parse_uint("42", 1, 100, &n), 0);
+	assert_int_equal(n, 42);
+	assert_int_equal(sm_parse_uint("0", 1, 100, &n), -1);
+	assert_int_equal(sm_parse_uint("101", 1, 100, &n), -1);
+	assert_int_equal(sm_parse_uint("+1", 1, 100, &n), -1);
+	assert_int_equal(sm_parse_uint("", 1, 100, &n), -1);
+	assert_int_equal(sm_parse_uint(NULL, 1, 100, &n), -1);
+	assert_int_equal(sm_parse_seconds("0.25", &d), 0);
+	assert_true(d == 0.25);
+	assert_int_equal(sm_parse_seconds("nan", &d), -1);
+	assert_int_equal(sm_parse_seconds("-0", &d), -1);
+	assert_int_equal(sm_parse_mode("0640", &m), 0);
+	assert_int_equal(m, 0640);
+	assert_int_equal(sm_parse_mode("9", &m), -1);
+	assert_int_equal(sm_parse_mode("-1", &m), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(defaults, teardown),
+		cmocka_unit_test_teardown(workers_all_forms, teardown),
+		cmocka_unit_test_teardown(every_value_option, teardown),
+		cmocka_unit_test_teardown(every_flag, teardown),
+		cmocka_unit_test_teardown(stops_at_first_non_option, teardown),
+		cmocka_unit_test_teardown(unknown_and_missing, teardown),
+		cmocka_unit_test_teardown(missing_or_empty_command, teardown),
+		cmocka_unit_test_teardown(malformed_values, teardown),
+		cmocka_unit_test_teardown(first_error_wins, teardown),
+		cmocka_unit_test_teardown(config_keys, ini_teardown),
+		cmocka_unit_test_teardown(config_command_line_wins, ini_teardown),
+		cmocka_unit_test_teardown(config_errors, ini_teardown),
+		cmocka_unit_test_teardown(parse_twice, teardown),
+		cmocka_unit_test_teardown(numeric_helpers, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,837 @@
+/* Unit tests for pool.c, transition by transition: boot, boot failure,
+ * restart with backoff, scaling, shutdowns, reloads and their rollback,
+ * ready and watchdog timeouts, and a random event storm. */
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <sentrik/pool.h>
+
+#define NO_EXEC "cannot execute 'app': No such file or directory"
+
+/* A fake master: carries out SPAWN at once with made-up pids, records
+ * every other action for the test to look at. */
+struct sim {
+	struct sm_pool pool;
+	pid_t next_pid;
+	struct sm_action log[4096];
+	char reasons[64][256];
+	size_t n_log;
+	double next;
+	int fail_slot; /* a SPAWN of this slot fails; 0 = none */
+	unsigned fail_gen;
+};
+
+static struct sim *sim_new(int workers, int max, bool on_exec, double ready_timeout)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	struct sm_pool_params p = {
+		.workers = workers,
+		.max_workers = max,
+		.stop_signal = SIGTERM,
+		.graceful_timeout = 30,
+		.ready_timeout = ready_timeout,
+		.watchdog_timeout = 0,
+		.ready_on_exec = on_exec,
+	};
+
+	assert_non_null(s);
+	assert_int_equal(sm_pool_init(&s->pool, &p), 0);
+	s->next_pid = 100;
+	return s;
+}
+
+static void sim_free(struct sim *s)
+{
+	sm_pool_free(&s->pool);
+	free(s);
+}
+
+/* Steps until the pool has nothing more to do at now; returns the index
+ * in s->log where this run's actions start. */
+static size_t run(struct sim *s, double now)
+{
+	struct sm_action acts[8];
+	size_t start = s->n_log, n, i, guard = 0;
+
+	while ((n = sm_pool_step(&s->pool, now, acts, 8, &s->next)) > 0) {
+		assert_true(++guard < 10000);
+		for (i = 0; i < n; i++) {
+			struct sm_action a = acts[i];
+			if (a.reason != NULL && s->n_log < 64) {
+				snprintf(s->reasons[s->n_log], sizeof(s->reasons[0]), "%s", a.reason);
+				a.reason = s->reasons[s->n_log];
+			}
+			if (s->n_log < sizeof(s->log) / sizeof(s->log[0]))
+				s->log[s->n_log++] = a;
+			if (a.type != SM_ACT_SPAWN)
+				continue;
+			if (a.slot == s->fail_slot && a.generation == s->fail_gen)
+				sm_pool_spawn_failed(&s->pool, a.slot, a.generation, NO_EXEC, now);
+			else
+				sm_pool_spawned(&s->pool, a.slot, a.generation, s->next_pid++, now);
+		}
+	}
+	return start;
+}
+
+static size_t count(const struct sim *s, size_t from, enum sm_action_type type)
+{
+	size_t i, n = 0;
+
+	for (i = from; i < s->n_log; i++)
+		if (s->log[i].type == type)
+			n++;
+	return n;
+}
+
+static const struct sm_action *find(const struct sim *s, size_t from, enum sm_action_type type)
+{
+	size_t i;
+
+	for (i = from; i < s->n_log; i++)
+		if (s->log[i].type == type)
+			return &s->log[i];
+	return NULL;
+}
+
+static pid_t pid_of(struct sim *s, int slot, unsigned gen)
+{
+	size_t i;
+
+	for (i = 0; i < s->pool.n_workers; i++)
+		if (s->pool.workers[i].slot == slot && s->pool.workers[i].generation == gen &&
+		    !s->pool.workers[i].retire)
+			return s->pool.workers[i].pid;
+	return 0;
+}
+
+static double exit_pid(struct sim *s, pid_t pid, double now)
+{
+	struct sm_exit_info info;
+
+	assert_int_equal(sm_pool_exited(&s->pool, pid, "exited with status 3", now, &info), 0);
+	return info.restart_in;
+}
+
+/* Every worker asked to stop (SIGNAL or KILL) in the log exits. */
+static void exit_signalled(struct sim *s, size_t from, double now)
+{
+	struct sm_exit_info info;
+	size_t i;
+
+	for (i = from; i < s->n_log; i++)
+		if (s->log[i].type == SM_ACT_SIGNAL || s->log[i].type == SM_ACT_KILL)
+			(void)sm_pool_exited(&s->pool, s->log[i].pid, "was killed by signal 15", now,
+					     &info);
+}
+
+/* ---- backoff ---- */
+
+static void backoff_schedule(void **state)
+{
+	static const double want[] = {0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10, 10, 10};
+	double delay = 0;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_true(fabs(sm_backoff_next(&delay, 0.05) - want[i]) < 1e-9);
+	/* a worker that ran at least 1 s comes back at once, the step stays */
+	delay = 0.4;
+	assert_true(sm_backoff_next(&delay, 1.0) == 0);
+	assert_true(sm_backoff_next(&delay, 9.9) == 0);
+	assert_true(fabs(delay - 0.4) < 1e-9);
+	assert_true(fabs(sm_backoff_next(&delay, 0.5) - 0.8) < 1e-9);
+	/* one that ran 10 s resets the schedule */
+	delay = 10;
+	assert_true(sm_backoff_next(&delay, 10.0) == 0);
+	assert_true(delay == 0);
+	assert_true(fabs(sm_backoff_next(&delay, 0.0) - 0.1) < 1e-9);
+	/* just under 1 s is still early */
+	delay = 0;
+	assert_true(fabs(sm_backoff_next(&delay, 0.999) - 0.1) < 1e-9);
+}
+
+/* ---- boot ---- */
+
+static void boot_exec(void **state)
+{
+	struct sim *s = sim_new(3, 8, true, 0);
+	size_t from;
+	int slot;
+
+	(void)state;
+	from = run(s, 0);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 3);
+	assert_int_equal(count(s, from, SM_ACT_BOOTED), 1);
+	assert_int_equal(s->log[s->n_log - 1].type, SM_ACT_BOOTED);
+	for (slot = 1; slot <= 3; slot++)
+		assert_true(pid_of(s, slot, 0) > 0);
+	assert_int_equal(s->pool.phase, SM_PHASE_RUNNING);
+	assert_true(isinf(s->next)); /* nothing is due: no timer */
+	from = run(s, 100);
+	assert_int_equal(s->n_log, from);
+	assert_true(isinf(s->next));
+	sim_free(s);
+}
+
+static void boot_notify(void **state)
+{
+	struct sim *s = sim_new(2, 8, false, 5);
+	size_t from;
+
+	(void)state;
+	from = run(s, 0);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 2);
+	assert_int_equal(count(s, from, SM_ACT_BOOTED), 0);
+	assert_true(s->next == 5); /* the ready deadline */
+	assert_int_equal(sm_pool_ready(&s->pool, pid_of(s, 1, 0), 1), 0);
+	assert_int_equal(sm_pool_ready(&s->pool, pid_of(s, 1, 0), 1), -1); /* twice */
+	assert_int_equal(sm_pool_ready(&s->pool, 99999, 1), -1);
+	from = run(s, 1);
+	assert_int_equal(count(s, from, SM_ACT_BOOTED), 0);
+	assert_int_equal(sm_pool_ready(&s->pool, pid_of(s, 2, 0), 2), 0);
+	from = run(s, 2);
+	assert_int_equal(count(s, from, SM_ACT_BOOTED), 1);
+	assert_true(isinf(s->next));
+	sim_free(s);
+}
+
+static void boot_fails_on_spawn_failure(void **state)
+{
+	struct sim *s = sim_new(3, 8, true, 0);
+	const struct sm_action *a;
+	size_t from;
+
+	(void)state;
+	s->fail_slot = 2;
+	from = run(s, 0);
+	assert_int_equal(count(s, from, SM_ACT_BOOTED), 0);
+	assert_int_equal(count(s, from, SM_ACT_EXIT), 0); /* not before the others are gone */
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 2);
+	a = find(s, from, SM_ACT_SIGNAL);
+	assert_int_equal(a->sig, SIGTERM);
+	assert_true(s->next == 1.0); /* quick: SIGKILL after 1 s */
+	exit_pid(s, find(s, from, SM_ACT_SIGNAL)->pid, 0.1);
+	from = run(s, 0.1);
+	assert_int_equal(count(s, from, SM_ACT_EXIT), 0);
+	from = run(s, 1.0);
+	assert_int_equal(count(s, from, SM_ACT_KILL), 1);
+	exit_signalled(s, 0, 1.0);
+	from = run(s, 1.0);
+	a = find(s, from, SM_ACT_EXIT);
+	assert_non_null(a);
+	assert_int_equal(a->code, 69);
+	assert_string_equal(a->reason, NO_EXEC);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 0);
+	from = run(s, 2);
+	assert_int_equal(s->n_log, from); /* EXIT only once */
+	sim_free(s);
+}
+
+static void boot_fails_on_early_exit(void **state)
+{
+	struct sim *s = sim_new(2, 8, true, 0);
+	const struct sm_action *a;
+	char want[256];
+	pid_t p1;
+	size_t from;
+
+	(void)state;
+	run(s, 0);
+	p1 = pid_of(s, 1, 0);
+	/* booted under --ready exec, but slot 1 dies at once */
+	assert_true(exit_pid(s, p1, 0.05) < 0);
+	from = run(s, 0.05);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 0);
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 1);
+	exit_signalled(s, from, 0.06);
+	from = run(s, 0.06);
+	a = find(s, from, SM_ACT_EXIT);
+	assert_non_null(a);
+	assert_int_equal(a->code, 69);
+	snprintf(want, sizeof(want), "worker 1 (pid %ld) exited with status 3 right after its start",
+		 (long)p1);
+	assert_string_equal(a->reason, want);
+	sim_free(s);
+
+	/* --ready notify: a worker dying before READY=1 fails the boot */
+	s = sim_new(2, 8, false, 60);
+	run(s, 0);
+	assert_int_equal(sm_pool_ready(&s->pool, pid_of(s, 2, 0), 3), 0);
+	p1 = pid_of(s, 1, 0);
+	assert_true(exit_pid(s, p1, 5) < 0);
+	from = run(s, 5);
+	exit_signalled(s, from, 5);
+	from = run(s, 5);
+	a = find(s, from, SM_ACT_EXIT);
+	assert_non_null(a);
+	assert_int_equal(a->code, 69);
+	snprintf(want, sizeof(want), "worker 1 (pid %ld) exited with status 3 before it was ready",
+		 (long)p1);
+	assert_string_equal(a->reason, want);
+	sim_free(s);
+}
+
+/* A first worker that ran past the early window is restarted, not fatal;
+ * neither is a later worker of a slot added after the boot. */
+static void late_death_is_restarted(void **state)
+{
+	struct sim *s = sim_new(1, 8, true, 0);
+	size_t from;
+
+	(void)state;
+	run(s, 0);
+	assert_true(exit_pid(s, pid_of(s, 1, 0), 1.5) == 0);
+	from = run(s, 1.5);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 1);
+	assert_int_equal(count(s, from, SM_ACT_EXIT), 0);
+	sm_pool_scale(&s->pool, 1);
+	run(s, 2);
+	assert_true(exit_pid(s, pid_of(s, 2, 0), 2.01) > 0); /* backoff, not exit 69 */
+	from = run(s, 2.01);
+	assert_int_equal(count(s, from, SM_ACT_EXIT), 0);
+	sim_free(s);
+}
+
+/* ---- restart ---- */
+
+static void restart_in_same_slot_with_backoff(void **state)
+{
+	struct sim *s = sim_new(3, 8, true, 0);
+	double t = 0, delay;
+	const struct sm_action *a;
+	size_t from;
+	pid_t old;
+
+	(void)state;
+	run(s, t);
+	t = 20; /* well past the boot */
+	old = pid_of(s, 2, 0);
+	assert_true(exit_pid(s, old, t) == 0); /* ran 20 s: back at once */
+	from = run(s, t);
+	a = find(s, from, SM_ACT_SPAWN);
+	assert_non_null(a);
+	assert_int_equal(a->slot, 2);
+	assert_int_equal(a->generation, 0);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 1);
+	assert_true(pid_of(s, 2, 0) != old);
+	assert_true(isinf(s->next));
+	/* a crash loop: 0.1, 0.2, 0.4 ... */
+	for (delay = 0.1; delay < 1; delay *= 2) {
+		double in = exit_pid(s, pid_of(s, 2, 0), t + 0.01);
+		assert_true(fabs(in - delay) < 1e-9);
+		t += 0.01;
+		from = run(s, t);
+		assert_int_equal(count(s, from, SM_ACT_SPAWN), 0);
+		assert_true(fabs(s->next - (t + delay)) < 1e-9);
+		from = run(s, t + delay - 0.001);
+		assert_int_equal(count(s, from, SM_ACT_SPAWN), 0);
+		t += delay;
+		from = run(s, t);
+		assert_int_equal(count(s, from, SM_ACT_SPAWN), 1);
+		assert_int_equal(find(s, from, SM_ACT_SPAWN)->slot, 2);
+	}
+	/* the other slots were never touched */
+	assert_int_equal(s->pool.n_workers, 3);
+	/* ten good seconds reset the schedule */
+	assert_true(exit_pid(s, pid_of(s, 2, 0), t + 10) == 0);
+	run(s, t + 10);
+	assert_true(fabs(exit_pid(s, pid_of(s, 2, 0), t + 10.1) - 0.1) < 1e-9);
+	sim_free(s);
+}
+
+static void unknown_pid_is_not_a_worker(void **state)
+{
+	struct sim *s = sim_new(1, 8, true, 0);
+	struct sm_exit_info info;
+
+	(void)state;
+	run(s, 0);
+	assert_int_equal(sm_pool_exited(&s->pool, 4242, "exited", 1, &info), -1);
+	assert_int_equal(s->pool.n_workers, 1);
+	sim_free(s);
+}
+
+/* ---- scaling ---- */
+
+static void scale_bounds_and_highest_slot(void **state)
+{
+	struct sim *s = sim_new(2, 3, true, 0);
+	const struct sm_action *a;
+	struct sm_exit_info info;
+	size_t from;
+	pid_t p3;
+
+	(void)state;
+	run(s, 0);
+	sm_pool_scale(&s->pool, 1);
+	from = run(s, 1);
+	a = find(s, from, SM_ACT_SPAWN);
+	assert_non_null(a);
+	assert_int_equal(a->slot, 3);
+	sm_pool_scale(&s->pool, 1); /* above --max-workers: ignored */
+	from = run(s, 1);
+	assert_int_equal(s->pool.target, 3);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 0);
+	p3 = pid_of(s, 3, 0);
+	sm_pool_scale(&s->pool, -1);
+	from = run(s, 2);
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 1);
+	a = find(s, from, SM_ACT_SIGNAL);
+	assert_int_equal(a->slot, 3); /* the highest slot goes */
+	assert_int_equal(a->pid, p3);
+	assert_int_equal(a->sig, SIGTERM);
+	assert_true(s->next == 32); /* graceful timeout */
+	assert_int_equal(sm_pool_exited(&s->pool, p3, "was killed by signal 15", 2.5, &info), 0);
+	assert_true(info.expected);
+	assert_true(info.restart_in < 0);
+	from = run(s, 2.5);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 0);
+	assert_true(isinf(s->next));
+	sm_pool_scale(&s->pool, -1);
+	sm_pool_scale(&s->pool, -1);
+	sm_pool_scale(&s->pool, -1);
+	assert_int_equal(s->pool.target, 1); /* never below 1 */
+	from = run(s, 3);
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 1);
+	assert_int_equal(find(s, from, SM_ACT_SIGNAL)->slot, 2);
+	sim_free(s);
+}
+
+/* ---- shutdown ---- */
+
+static void graceful_shutdown(void **state)
+{
+	struct sim *s = sim_new(2, 8, true, 0);
+	size_t from, i;
+
+	(void)state;
+	s->pool.params.stop_signal = SIGQUIT;
+	s->pool.params.graceful_timeout = 5;
+	run(s, 0);
+	sm_pool_shutdown(&s->pool, false, 10);
+	sm_pool_scale(&s->pool, 1); /* no scaling while stopping */
+	sm_pool_reload(&s->pool);   /* nor reloads */
+	from = run(s, 10);
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 2);
+	for (i = from; i < s->n_log; i++)
+		assert_int_equal(s->log[i].sig, SIGQUIT);
+	assert_true(s->next == 15);
+	exit_pid(s, find(s, from, SM_ACT_SIGNAL)->pid, 11);
+	from = run(s, 14.9);
+	assert_int_equal(count(s, from, SM_ACT_KILL), 0);
+	assert_int_equal(count(s, from, SM_ACT_EXIT), 0);
+	from = run(s, 15);
+	assert_int_equal(count(s, from, SM_ACT_KILL), 1);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 0);
+	exit_signalled(s, from, 15.01);
+	from = run(s, 15.01);
+	assert_int_equal(count(s, from, SM_ACT_EXIT), 1);
+	assert_int_equal(find(s, from, SM_ACT_EXIT)->code, 0);
+	assert_null(find(s, from, SM_ACT_EXIT)->reason);
+	sim_free(s);
+}
+
+static void quick_shutdown(void **state)
+{
+	struct sim *s = sim_new(2, 8, true, 0);
+	size_t from;
+
+	(void)state;
+	s->pool.params.stop_signal = SIGUSR1;
+	run(s, 0);
+	sm_pool_shutdown(&s->pool, true, 3);
+	from = run(s, 3);
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 2);
+	assert_int_equal(find(s, from, SM_ACT_SIGNAL)->sig, SIGTERM); /* not the stop signal */
+	assert_true(s->next == 4);
+	from = run(s, 4);
+	assert_int_equal(count(s, from, SM_ACT_KILL), 2);
+	exit_signalled(s, from, 4);
+	from = run(s, 4);
+	assert_int_equal(count(s, from, SM_ACT_EXIT), 1);
+	sim_free(s);
+}
+
+static void second_shutdown_turns_quick(void **state)
+{
+	struct sim *s = sim_new(1, 8, true, 0);
+	size_t from;
+
+	(void)state;
+	s->pool.params.stop_signal = SIGUSR2;
+	run(s, 0);
+	sm_pool_shutdown(&s->pool, false, 10);
+	from = run(s, 10);
+	assert_int_equal(find(s, from, SM_ACT_SIGNAL)->sig, SIGUSR2);
+	assert_true(s->next == 40);
+	sm_pool_shutdown(&s->pool, true, 12);
+	from = run(s, 12);
+	/* the quick stop sends TERM now and kills one second later */
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 1);
+	assert_int_equal(find(s, from, SM_ACT_SIGNAL)->sig, SIGTERM);
+	assert_true(s->next == 13);
+	sm_pool_shutdown(&s->pool, true, 12.5); /* a third one changes nothing */
+	from = run(s, 12.5);
+	assert_int_equal(s->n_log, from);
+	assert_true(s->next == 13);
+	from = run(s, 13);
+	assert_int_equal(count(s, from, SM_ACT_KILL), 1);
+	sim_free(s);
+}
+
+static void shutdown_during_boot(void **state)
+{
+	struct sim *s = sim_new(2, 8, false, 10);
+	size_t from;
+
+	(void)state;
+	run(s, 0);
+	sm_pool_shutdown(&s->pool, false, 1);
+	from = run(s, 1);
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 2);
+	exit_signalled(s, from, 2);
+	from = run(s, 2);
+	assert_int_equal(count(s, from, SM_ACT_BOOTED), 0);
+	assert_int_equal(find(s, from, SM_ACT_EXIT)->code, 0);
+	sim_free(s);
+}
+
+/* ---- reload ---- */
+
+static void reload_replaces_generation_when_all_ready(void **state)
+{
+	struct sim *s = sim_new(2, 8, false, 10);
+	size_t from;
+	pid_t old1, old2;
+
+	(void)state;
+	run(s, 0);
+	sm_pool_ready(&s->pool, pid_of(s, 1, 0), 0);
+	sm_pool_ready(&s->pool, pid_of(s, 2, 0), 0);
+	run(s, 0);
+	old1 = pid_of(s, 1, 0);
+	old2 = pid_of(s, 2, 0);
+	sm_pool_reload(&s->pool);
+	from = run(s, 20);
+	assert_int_equal(s->log[from].type, SM_ACT_RELOAD_START);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 2);
+	assert_int_equal(find(s, from, SM_ACT_SPAWN)->generation, 1);
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 0);
+	sm_pool_ready(&s->pool, pid_of(s, 2, 1), 21);
+	from = run(s, 21);
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 0); /* one is not enough */
+	assert_int_equal(count(s, from, SM_ACT_RELOADED), 0);
+	sm_pool_ready(&s->pool, pid_of(s, 1, 1), 22);
+	from = run(s, 22);
+	assert_int_equal(s->log[from].type, SM_ACT_RELOADED);
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 2);
+	assert_true(s->log[from + 1].pid == old1 || s->log[from + 1].pid == old2);
+	assert_int_equal(s->pool.serving_gen, 1);
+	exit_signalled(s, from, 23);
+	from = run(s, 23);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 0); /* old ones are not replaced */
+	assert_int_equal(s->pool.n_workers, 2);
+	assert_true(isinf(s->next));
+	sim_free(s);
+}
+
+static void reload_rolls_back_on_failure(void **state)
+{
+	struct sim *s = sim_new(2, 8, false, 10);
+	const struct sm_action *a;
+	size_t from;
+	pid_t new1;
+
+	(void)state;
+	run(s, 0);
+	sm_pool_ready(&s->pool, pid_of(s, 1, 0), 0);
+	sm_pool_ready(&s->pool, pid_of(s, 2, 0), 0);
+	run(s, 0);
+	sm_pool_reload(&s->pool);
+	run(s, 20);
+	new1 = pid_of(s, 1, 1);
+	sm_pool_ready(&s->pool, pid_of(s, 2, 1), 21);
+	assert_true(exit_pid(s, new1, 21) < 0); /* not restarted */
+	from = run(s, 21);
+	a = find(s, from, SM_ACT_ROLLED_BACK);
+	assert_non_null(a);
+	assert_non_null(strstr(a->reason, "before it was ready"));
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 1); /* the new worker 2 */
+	assert_int_equal(find(s, from, SM_ACT_SIGNAL)->generation, 1);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 0);
+	assert_int_equal(s->pool.serving_gen, 0);
+	assert_false(s->pool.reloading);
+	exit_signalled(s, from, 22);
+	run(s, 22);
+	assert_int_equal(s->pool.n_workers, 2);
+	assert_true(pid_of(s, 1, 0) > 0 && pid_of(s, 2, 0) > 0);
+
+	/* an exec failure of the new generation rolls back too */
+	s->fail_slot = 1;
+	s->fail_gen = 2;
+	sm_pool_reload(&s->pool);
+	from = run(s, 30);
+	a = find(s, from, SM_ACT_ROLLED_BACK);
+	assert_non_null(a);
+	assert_string_equal(a->reason, NO_EXEC);
+	exit_signalled(s, from, 31);
+	run(s, 31);
+	assert_int_equal(s->pool.serving_gen, 0);
+	assert_int_equal(s->pool.n_workers, 2);
+	sim_free(s);
+}
+
+static void reload_abort_changes_nothing(void **state)
+{
+	struct sim *s = sim_new(1, 8, true, 0);
+	size_t from;
+
+	(void)state;
+	run(s, 0);
+	sm_pool_reload(&s->pool);
+	from = s->n_log;
+	{
+		struct sm_action a;
+		double next;
+		assert_int_equal(sm_pool_step(&s->pool, 1, &a, 1, &next), 1);
+		assert_int_equal(a.type, SM_ACT_RELOAD_START);
+	}
+	sm_pool_reload_abort(&s->pool);
+	from = run(s, 1);
+	assert_int_equal(s->n_log, from);
+	assert_int_equal(s->pool.serving_gen, 0);
+	assert_int_equal(s->pool.n_workers, 1);
+	sim_free(s);
+}
+
+static void reloads_are_coalesced(void **state)
+{
+	struct sim *s = sim_new(1, 8, false, 10);
+	size_t from;
+
+	(void)state;
+	run(s, 0);
+	sm_pool_reload(&s->pool); /* during the boot: one after it */
+	sm_pool_ready(&s->pool, pid_of(s, 1, 0), 1);
+	from = run(s, 1);
+	assert_int_equal(count(s, from, SM_ACT_BOOTED), 1);
+	assert_int_equal(count(s, from, SM_ACT_RELOAD_START), 1);
+	sm_pool_reload(&s->pool);
+	sm_pool_reload(&s->pool);
+	sm_pool_reload(&s->pool);
+	from = run(s, 2);
+	assert_int_equal(count(s, from, SM_ACT_RELOAD_START), 0);
+	sm_pool_ready(&s->pool, pid_of(s, 1, s->pool.pending_gen), 3);
+	from = run(s, 3);
+	assert_int_equal(count(s, from, SM_ACT_RELOADED), 1);
+	assert_int_equal(count(s, from, SM_ACT_RELOAD_START), 1); /* exactly one more */
+	sm_pool_ready(&s->pool, pid_of(s, 1, s->pool.pending_gen), 4);
+	from = run(s, 4);
+	assert_int_equal(count(s, from, SM_ACT_RELOADED), 1);
+	assert_int_equal(count(s, from, SM_ACT_RELOAD_START), 0);
+	assert_int_equal(s->pool.serving_gen, 2);
+	sim_free(s);
+}
+
+/* ---- timeouts ---- */
+
+static void ready_timeout(void **state)
+{
+	struct sim *s = sim_new(1, 8, false, 5);
+	const struct sm_action *a;
+	size_t from;
+
+	(void)state;
+	run(s, 0);
+	from = run(s, 4.99);
+	assert_int_equal(s->n_log, from);
+	from = run(s, 5);
+	a = find(s, from, SM_ACT_KILL);
+	assert_non_null(a);
+	assert_non_null(strstr(a->reason, "not ready after 5 s"));
+	exit_signalled(s, from, 5.01);
+	from = run(s, 5.01);
+	a = find(s, from, SM_ACT_EXIT);
+	assert_non_null(a);
+	assert_int_equal(a->code, 69);
+	assert_non_null(strstr(a->reason, "not ready after 5 s"));
+	sim_free(s);
+
+	/* in a reload: rolled back, the old generation keeps serving */
+	s = sim_new(1, 8, false, 5);
+	run(s, 0);
+	sm_pool_ready(&s->pool, pid_of(s, 1, 0), 1);
+	run(s, 1);
+	sm_pool_reload(&s->pool);
+	run(s, 10);
+	from = run(s, 15);
+	assert_non_null(find(s, from, SM_ACT_KILL));
+	assert_non_null(find(s, from, SM_ACT_ROLLED_BACK));
+	exit_signalled(s, from, 15.1);
+	from = run(s, 15.1);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 0);
+	assert_int_equal(s->pool.n_workers, 1);
+	assert_int_equal(s->pool.phase, SM_PHASE_RUNNING);
+	sim_free(s);
+}
+
+static void watchdog_kill(void **state)
+{
+	struct sim *s = sim_new(1, 8, true, 0);
+	const struct sm_action *a;
+	size_t from;
+	pid_t p;
+
+	(void)state;
+	s->pool.params.watchdog_timeout = 3;
+	run(s, 0);
+	p = pid_of(s, 1, 0);
+	assert_true(isinf(s->next)); /* silent until the first WATCHDOG=1 */
+	assert_int_equal(sm_pool_watchdog(&s->pool, p, 20), 0);
+	run(s, 20);
+	assert_true(s->next == 23);
+	assert_int_equal(sm_pool_watchdog(&s->pool, p, 22), 0);
+	from = run(s, 23);
+	assert_int_equal(s->n_log, from);
+	assert_true(s->next == 25);
+	from = run(s, 25);
+	a = find(s, from, SM_ACT_KILL);
+	assert_non_null(a);
+	assert_int_equal(a->pid, p);
+	assert_non_null(strstr(a->reason, "WATCHDOG=1"));
+	assert_true(exit_pid(s, p, 25.1) == 0); /* it ran 25 s: back at once */
+	from = run(s, 25.1);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 1);
+	assert_int_equal(sm_pool_watchdog(&s->pool, 99999, 26), -1);
+	sim_free(s);
+	/* without --timeout the messages are ignored */
+	s = sim_new(1, 8, true, 0);
+	run(s, 0);
+	assert_int_equal(sm_pool_watchdog(&s->pool, pid_of(s, 1, 0), 1), -1);
+	sim_free(s);
+}
+
+/* ---- a storm of random events ---- */
+
+static void check_settled(struct sim *s)
+{
+	int slot;
+	size_t i;
+
+	assert_false(s->pool.reloading);
+	assert_int_equal(s->pool.n_workers, (size_t)s->pool.target);
+	for (slot = 1; slot <= s->pool.target; slot++)
+		assert_true(pid_of(s, slot, s->pool.serving_gen) > 0);
+	for (i = 0; i < s->pool.n_workers; i++) {
+		assert_int_equal(s->pool.workers[i].generation, s->pool.serving_gen);
+		assert_int_equal(s->pool.workers[i].state, SM_WORKER_READY);
+		assert_false(s->pool.workers[i].retire);
+	}
+	assert_true(isinf(s->next));
+}
+
+static void storm(bool on_exec)
+{
+	struct sim *s = sim_new(4, 16, on_exec, 30);
+	double t = 0;
+	size_t from, i;
+	int round;
+
+	srand(1234);
+	run(s, t);
+	for (i = 0; i < s->pool.n_workers; i++)
+		sm_pool_ready(&s->pool, s->pool.workers[i].pid, t);
+	for (round = 0; round < 3000; round++) {
+		int r = rand() % 10;
+		t += 0.001;
+		if (r < 3)
+			sm_pool_scale(&s->pool, 1);
+		else if (r < 6)
+			sm_pool_scale(&s->pool, -1);
+		else if (r < 8)
+			sm_pool_reload(&s->pool);
+		from = run(s, t);
+		if (s->n_log > 3500)
+			s->n_log = 0, from = 0; /* only this round's actions matter */
+		/* some asked-to-stop workers go now, new ones get ready */
+		for (i = from; i < s->n_log; i++)
+			if (s->log[i].type == SM_ACT_SIGNAL && rand() % 2 == 0) {
+				struct sm_exit_info info;
+				(void)sm_pool_exited(&s->pool, s->log[i].pid, "exited", t, &info);
+			}
+		for (i = 0; i < s->pool.n_workers; i++)
+			if (s->pool.workers[i].state == SM_WORKER_STARTING && rand() % 2 == 0)
+				sm_pool_ready(&s->pool, s->pool.workers[i].pid, t);
+		assert_true(s->pool.target >= 1 && s->pool.target <= 16);
+	}
+	/* quiet: everything still asked to stop exits, every new one is ready */
+	for (round = 0; round < 50; round++) {
+		struct sm_exit_info info;
+		t += 0.01;
+		s->n_log = 0;
+		run(s, t);
+		for (i = 0; i < s->pool.n_workers; i++) {
+			struct sm_worker *w = &s->pool.workers[i];
+			if (w->state == SM_WORKER_STARTING)
+				sm_pool_ready(&s->pool, w->pid, t);
+			else if (w->state == SM_WORKER_STOPPING) {
+				(void)sm_pool_exited(&s->pool, w->pid, "exited", t, &info);
+				i = (size_t)-1; /* the table moved: start over */
+			}
+		}
+	}
+	s->n_log = 0;
+	run(s, t + 100);
+	check_settled(s);
+	sim_free(s);
+}
+
+static void storm_exec(void **state)
+{
+	(void)state;
+	storm(true);
+}
+
+static void storm_notify(void **state)
+{
+	(void)state;
+	storm(false);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(backoff_schedule),
+		cmocka_unit_test(boot_exec),
+		cmocka_unit_test(boot_notify),
+		cmocka_unit_test(boot_fails_on_spawn_failure),
+		cmocka_unit_test(boot_fails_on_early_exit),
+		cmocka_unit_test(late_death_is_restarted),
+		cmocka_unit_test(restart_in_same_slot_with_backoff),
+		cmocka_unit_test(unknown_pid_is_not_a_worker),
+		cmocka_unit_test(scale_bounds_and_highest_slot),
+		cmocka_unit_test(graceful_shutdown),
+		cmocka_unit_test(quick_shutdown),
+		cmocka_unit_test(second_shutdown_turns_quick),
+		cmocka_unit_test(shutdown_during_boot),
+		cmocka_unit_test(reload_replaces_generation_when_all_ready),
+		cmocka_unit_test(reload_rolls_back_on_failure),
+		cmocka_unit_test(reload_abort_changes_nothing),
+		cmocka_unit_test(reloads_are_coalesced),
+		cmocka_unit_test(ready_timeout),
+		cmocka_unit_test(watchdog_kill),
+		cmocka_unit_test(storm_exec),
+		cmocka_unit_test(storm_notify),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
