@@ -818,7 +818,8 @@ enum check_kind {
 
 struct check {
 	enum check_kind kind;
-	const char *label;
+	const char *label; /* the report's step column */
+	const char *what;  /* what the path is, for the one-line message */
 	char path[SM_PRIV_PATH_MAX];
 	mode_t mode;
 };
@@ -867,10 +868,24 @@ static const struct sm_chown *chown_target(const struct sm_config *cfg, const ch
 static size_t add_check(struct check *checks, size_t n, enum check_kind kind, const char *label,
 			const char *path, mode_t mode)
 {
+	static const struct {
+		const char *label, *what;
+	} whats[] = {
+		{"chown", "--chown path"},    {"log file", "log file"},
+		{"log dir", "log directory"}, {"pid file", "pid file"},
+		{"pid dir", "pid file directory"}, {"chdir", "--chdir directory"},
+		{"command", "command"},
+	};
+	size_t i;
+
 	if (n >= MAX_CHECKS)
 		return n;
 	checks[n].kind = kind;
 	checks[n].label = label;
+	checks[n].what = label;
+	for (i = 0; i < sizeof(whats) / sizeof(whats[0]); i++)
+		if (strcmp(whats[i].label, label) == 0)
+			checks[n].what = whats[i].what;
 	checks[n].mode = mode;
 	snprintf(checks[n].path, sizeof(checks[n].path), "%s", path);
 	return n + 1;
@@ -1037,7 +1052,7 @@ static enum sm_priv_status report_check(const struct check *c, const struct chec
 
 	if (c->kind == CHECK_CHOWN_WILL && r->err == 0 && (c->mode & 0300) != 0300) {
 		sm_report_step(rep, SM_PRIV_PATH, c->label, "give --chown a mode with u+wx, e.g. :0755",
-			       "%s: mode %04o would not let %lu:%lu write it", c->path,
+			       "%s %s: mode %04o would not let %lu:%lu write it", c->what, c->path,
 			       (unsigned)c->mode, uid, gid);
 		return SM_PRIV_PATH;
 	}
@@ -1064,21 +1079,23 @@ static enum sm_priv_status report_check(const struct check *c, const struct chec
 		snprintf(fix, sizeof(fix), "mkdir -p %s && chown %lu:%lu %s (or add --chown %s)",
 			 c->path, uid, gid, c->path, c->path);
 		sm_report_step(rep, bad, c->label, c->kind == CHECK_CHDIR ? NULL : fix,
-			       "%s does not exist", c->path);
+			       "%s %s does not exist", c->what, c->path);
 	} else if (r->err == EROFS) {
 		sm_report_step(rep, bad, c->label, "mount it read-write, or choose another path",
-			       "%s is on a read-only file system", c->path);
+			       "%s %s is on a read-only file system", c->what, c->path);
 	} else if (r->err == EACCES && strcmp(r->at, c->path) != 0) {
 		snprintf(fix, sizeof(fix), "chmod o+x %s", r->at);
 		sm_report_step(rep, bad, c->label, fix,
-			       "%s cannot be reached by %lu:%lu: %s is not searchable (%s)", c->path,
-			       uid, gid, r->at, owner);
+			       "%s %s cannot be reached by %lu:%lu: %s is not searchable (%s)",
+			       c->what, c->path, uid, gid, r->at, owner);
 	} else if (r->err == EACCES) {
 		snprintf(fix, sizeof(fix), "chown %lu:%lu %s", uid, gid, c->path);
-		sm_report_step(rep, bad, c->label, fix, "%s is not %s by %lu:%lu (%s)", c->path,
+		sm_report_step(rep, bad, c->label, fix, "%s %s is not %s by %lu:%lu (%s)", c->what,
+			       c->path,
 			       c->kind == CHECK_CHDIR ? "searchable" : "writable", uid, gid, owner);
 	} else {
-		sm_report_step(rep, bad, c->label, NULL, "%s: %s", c->path, strerror(r->err));
+		sm_report_step(rep, bad, c->label, NULL, "%s %s: %s", c->what, c->path,
+			       strerror(r->err));
 	}
 	return bad;
 }

@@ -1,0 +1,283 @@
+#!/bin/bash
+# The privilege model (SPEC §3): what the kernel says about the master and
+# every worker after the drop, --chown, --require-env, the writable-path
+# preflight, the pid file.
+. "$(dirname "$0")/lib.sh"
+
+SUID_PROBE_SRC="$SM_HELPERS/setuid-probe"
+
+# A uid with no passwd entry (Kubernetes runAsUser), 5000 when free.
+free_uid() {
+	local u=5000
+	while getent passwd "$u" >/dev/null || getent group "$u" >/dev/null; do u=$((u + 1)); done
+	echo "$u"
+}
+
+sorted_words() { tr ' \t' '\n\n' | sed '/^$/d' | sort -n | uniq | tr '\n' ' '; }
+
+# assert_identity PID UID GID "GROUPS" NNP [skip-bounding]: Uid and Gid in
+# all four fields, the group set, every capability set empty, NoNewPrivs.
+assert_identity() {
+	local pid=$1 uid=$2 gid=$3 groups=$4 nnp=$5 skip_bnd=${6:-} f a b c d v
+	read -r a b c d <<<"$(status_field "$pid" Uid)"
+	[ "$a $b $c $d" = "$uid $uid $uid $uid" ] || fail "pid $pid: Uid '$a $b $c $d', want $uid x4"
+	read -r a b c d <<<"$(status_field "$pid" Gid)"
+	[ "$a $b $c $d" = "$gid $gid $gid $gid" ] || fail "pid $pid: Gid '$a $b $c $d', want $gid x4"
+	v=$(status_field "$pid" Groups | sorted_words)
+	[ "$v" = "$(echo "$groups" | sorted_words)" ] || fail "pid $pid: Groups '$v', want '$groups'"
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		[ "$f" = CapBnd ] && [ -n "$skip_bnd" ] && continue
+		v=$(status_field "$pid" $f)
+		[ "$v" = 0000000000000000 ] || fail "pid $pid: $f is $v, want 0"
+	done
+	v=$(status_field "$pid" NoNewPrivs)
+	[ "$v" = "$nnp" ] || fail "pid $pid: NoNewPrivs $v, want $nnp"
+}
+
+# assert_all PID N ...: the master and each of its N workers.
+assert_all() {
+	local m=$1 n=$2 w
+	shift 2
+	wait_for 10 has_children "$m" "$n" || fail "master has not $n workers: $(count_children "$m")"
+	assert_identity "$m" "$@"
+	for w in $(children "$m"); do assert_identity "$w" "$@"; done
+}
+
+worker_env() { tr '\0' '\n' <"/proc/$1/environ" | grep -E "^$2=" | head -1 | cut -d= -f2-; }
+
+stop_master() {
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 10 || fail "master did not exit on TERM"
+	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE after TERM"
+}
+
+t_named_user_master_and_workers() {
+	need_root
+	ensure_user sentrikat 999
+	local uid gid w
+	uid=$(id -u sentrikat) gid=$(id -g sentrikat)
+	sm_start --user sentrikat -w 3 -- "$PROBE"
+	assert_all "$SM_PID" 3 "$uid" "$gid" "$(id -G sentrikat)" 1
+	for w in $(children "$SM_PID"); do
+		[ "$(worker_env "$w" USER)" = sentrikat ] || fail "USER in worker $w"
+		[ "$(worker_env "$w" LOGNAME)" = sentrikat ] || fail "LOGNAME in worker $w"
+		[ "$(worker_env "$w" HOME)" = "$(getent passwd sentrikat | cut -d: -f6)" ] ||
+			fail "HOME in worker $w: $(worker_env "$w" HOME)"
+	done
+	[ "$(grep -c 'running as root' "$SM_LOG")" = 0 ] || fail "root warning with --user"
+	stop_master
+}
+
+t_numeric_uid_without_passwd_entry() {
+	need_root
+	local uid w
+	uid=$(free_uid)
+	sm_start --user "$uid" -w 2 -- "$PROBE"
+	assert_all "$SM_PID" 2 "$uid" "$uid" "" 1
+	for w in $(children "$SM_PID"); do
+		[ "$(worker_env "$w" HOME)" = / ] || fail "HOME '$(worker_env "$w" HOME)', want /"
+		[ "$(worker_env "$w" USER)" = "$uid" ] || fail "USER in worker $w"
+		[ "$(worker_env "$w" LOGNAME)" = "$uid" ] || fail "LOGNAME in worker $w"
+	done
+	stop_master
+}
+
+t_user_and_group_numbers() {
+	need_root
+	local uid
+	uid=$(free_uid)
+	sm_start --user "$uid:$((uid + 7))" -w 1 -- "$PROBE"
+	assert_all "$SM_PID" 1 "$uid" "$((uid + 7))" "" 1
+	stop_master
+}
+
+t_allow_new_privs_leaves_nnp_off() {
+	need_root
+	ensure_user sentrikat 999
+	sm_start --user sentrikat --allow-new-privs -w 2 -- "$PROBE"
+	assert_all "$SM_PID" 2 "$(id -u sentrikat)" "$(id -g sentrikat)" "$(id -G sentrikat)" 0
+	stop_master
+}
+
+t_non_root_start_via_setpriv() {
+	need_root
+	local uid
+	uid=$(free_uid)
+	SM_LOG="$SM_TMP/setpriv.log"
+	setsid setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		"$SM_BIN" --user "$uid" -w 2 -- "$PROBE" 2>"$SM_LOG" &
+	SM_PID=$!
+	track "$SM_PID"
+	# Without CAP_SETPCAP nobody can empty the bounding set; no_new_privs
+	# is what keeps it from ever mattering.
+	assert_all "$SM_PID" 2 "$uid" "$uid" "" 1 skip-bounding
+	stop_master
+}
+
+t_non_root_cannot_switch_to_another_uid() {
+	need_root
+	local uid out
+	uid=$(free_uid)
+	out=$(setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		timeout 10 "$SM_BIN" --user "$((uid + 1))" -- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 77 ] || fail "exit $rc, want 77: $out"
+	echo "$out" | grep -q "running as uid $uid, cannot switch to uid $((uid + 1))" ||
+		fail "message: $out"
+	[ "$(echo "$out" | wc -l)" = 1 ] || fail "more than one line: $out"
+}
+
+t_setuid_helper_does_not_get_root() {
+	need_root
+	ensure_user sentrikat 999
+	local suid="$SM_TMP/suid-probe" out="$SM_TMP/out"
+	install -o root -g root -m 4755 "$SUID_PROBE_SRC" "$suid"
+	sm_start --user sentrikat --chown "$out" -w 1 -- /bin/sh -c "$suid >$out/r.tmp && mv $out/r.tmp $out/r; exec sleep 600"
+	wait_for 10 test -s "$out/r" || fail "the worker did not run the helper"
+	grep -qx "ruid=$(id -u sentrikat) euid=$(id -u sentrikat)" "$out/r" || fail "helper says: $(cat "$out/r")"
+	stop_master
+	# The control: without no_new_privs the same helper does get euid 0,
+	# so the check above can fail.
+	rm -f "$out/r"
+	sm_start --user sentrikat --allow-new-privs --chown "$out" -w 1 -- /bin/sh -c "$suid >$out/r.tmp && mv $out/r.tmp $out/r; exec sleep 600"
+	wait_for 10 test -s "$out/r" || fail "the worker did not run the helper (control)"
+	grep -q "euid=0" "$out/r" || fail "control: setuid helper did not get euid 0 ($(cat "$out/r")): test is blind"
+	stop_master
+}
+
+t_chown_refuses_symlink_at_path() {
+	need_root
+	ensure_user sentrikat 999
+	mkdir -p "$SM_TMP/victim" "$SM_TMP/vol"
+	chmod 700 "$SM_TMP/victim"
+	ln -s "$SM_TMP/victim" "$SM_TMP/vol/logs"
+	out=$(timeout 10 "$SM_BIN" --user sentrikat --chown "$SM_TMP/vol/logs" -- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 73 ] || fail "exit $rc, want 73: $out"
+	echo "$out" | grep -q "$SM_TMP/vol/logs is a symlink" || fail "symlink not named: $out"
+	[ "$(stat -c '%u:%g %a' "$SM_TMP/victim")" = "0:0 700" ] ||
+		fail "target changed: $(stat -c '%u:%g %a' "$SM_TMP/victim")"
+}
+
+t_chown_refuses_symlink_inside_path() {
+	need_root
+	ensure_user sentrikat 999
+	mkdir -p "$SM_TMP/victim" "$SM_TMP/vol"
+	chmod 700 "$SM_TMP/victim"
+	ln -s "$SM_TMP/victim" "$SM_TMP/vol/data"
+	out=$(timeout 10 "$SM_BIN" --user sentrikat --chown "$SM_TMP/vol/data/sub/dir:0700" -- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 73 ] || fail "exit $rc, want 73: $out"
+	echo "$out" | grep -q "$SM_TMP/vol/data is a symlink" || fail "symlink not named: $out"
+	[ ! -e "$SM_TMP/victim/sub" ] || fail "created through the symlink"
+	[ "$(stat -c '%u:%g %a' "$SM_TMP/victim")" = "0:0 700" ] || fail "target changed"
+}
+
+t_chown_creates_parents_owner_and_mode() {
+	need_root
+	ensure_user sentrikat 999
+	local uid gid
+	uid=$(id -u sentrikat) gid=$(id -g sentrikat)
+	mkdir -p "$SM_TMP/existing"
+	sm_start --user sentrikat --chown "$SM_TMP/a/b/c:0750" --chown "$SM_TMP/existing" -- "$PROBE"
+	wait_for 10 has_children "$SM_PID" 1 || fail "no worker"
+	[ "$(stat -c '%u:%g %a' "$SM_TMP/a/b/c")" = "$uid:$gid 750" ] ||
+		fail "a/b/c: $(stat -c '%u:%g %a' "$SM_TMP/a/b/c")"
+	[ "$(stat -c '%u:%g %a' "$SM_TMP/existing")" = "$uid:$gid 755" ] ||
+		fail "existing: $(stat -c '%u:%g %a' "$SM_TMP/existing")"
+	# Only PATH is given away: the parents made on the way stay root's.
+	[ "$(stat -c '%u:%g %a' "$SM_TMP/a/b")" = "0:0 755" ] || fail "a/b: $(stat -c '%u:%g %a' "$SM_TMP/a/b")"
+	stop_master
+}
+
+t_require_env() {
+	local out rc
+	out=$(env -u SM_TEST_SECRET timeout 10 "$SM_BIN" --require-env SM_TEST_SECRET -- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 78 ] || fail "unset: exit $rc"
+	echo "$out" | grep -q "FATAL: SM_TEST_SECRET must be set$" || fail "unset: $out"
+	[ "$(echo "$out" | wc -l)" = 1 ] || fail "unset: more than one line: $out"
+	out=$(SM_TEST_SECRET= timeout 10 "$SM_BIN" --require-env SM_TEST_SECRET -- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 78 ] || fail "empty: exit $rc"
+	echo "$out" | grep -q "FATAL: SM_TEST_SECRET must be set$" || fail "empty: $out"
+	out=$(SM_TEST_SECRET=changeme timeout 10 "$SM_BIN" --require-env 'SM_TEST_SECRET!=changeme' -- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 78 ] || fail "default: exit $rc"
+	echo "$out" | grep -q "FATAL: SM_TEST_SECRET must be changed from its default$" || fail "default: $out"
+	SM_TEST_SECRET=s3cret sm_start --require-env 'SM_TEST_SECRET!=changeme' -- "$PROBE"
+	wait_for 10 has_children "$SM_PID" 1 || fail "did not start with the variable set"
+	stop_master
+}
+
+t_unwritable_log_dir_fails_before_any_worker() {
+	need_root
+	ensure_user sentrikat 999
+	local uid gid out rc
+	uid=$(id -u sentrikat) gid=$(id -g sentrikat)
+	mkdir -p "$SM_TMP/logs" "$SM_TMP/rec"
+	chmod 755 "$SM_TMP/logs"
+	chown sentrikat "$SM_TMP/rec"
+	out=$(timeout 10 "$SM_BIN" --user sentrikat --log-file "$SM_TMP/logs/app.log" -w 2 \
+		-- "$PROBE" --record "$SM_TMP/rec" 2>&1)
+	rc=$?
+	[ "$rc" = 73 ] || fail "exit $rc, want 73: $out"
+	echo "$out" | grep -q "log directory $SM_TMP/logs is not writable by $uid:$gid (owner 0:0, mode 0755); fix: chown $uid:$gid $SM_TMP/logs$" ||
+		fail "message: $out"
+	[ "$(echo "$out" | wc -l)" = 1 ] || fail "more than one line: $out"
+	[ -z "$(ls "$SM_TMP/rec")" ] || fail "a worker started"
+	[ ! -e "$SM_TMP/logs/app.log" ] || fail "log file created"
+}
+
+t_unreachable_pid_dir_names_the_blocking_directory() {
+	need_root
+	local uid out rc
+	uid=$(free_uid)
+	mkdir -p "$SM_TMP/private/run"
+	chmod 700 "$SM_TMP/private"
+	chmod 777 "$SM_TMP/private/run"
+	out=$(timeout 10 "$SM_BIN" --user "$uid" --pid-file "$SM_TMP/private/run/m.pid" -- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 73 ] || fail "exit $rc: $out"
+	echo "$out" | grep -q "$SM_TMP/private is not searchable (owner 0:0, mode 0700); fix: chmod o+x $SM_TMP/private" ||
+		fail "message: $out"
+}
+
+t_pid_file_owned_by_user_and_removed() {
+	need_root
+	ensure_user sentrikat 999
+	local pidf="$SM_TMP/run/master.pid"
+	sm_start --user sentrikat --chown "$SM_TMP/run" --pid-file "$pidf" -- "$PROBE"
+	wait_for 10 test -s "$pidf" || fail "no pid file"
+	[ "$(cat "$pidf")" = "$SM_PID" ] || fail "pid file holds '$(cat "$pidf")', master is $SM_PID"
+	[ "$(stat -c '%u:%g' "$pidf")" = "$(id -u sentrikat):$(id -g sentrikat)" ] ||
+		fail "pid file owned by $(stat -c '%u:%g' "$pidf")"
+	stop_master
+	[ ! -e "$pidf" ] || fail "pid file left behind"
+}
+
+t_unknown_user_or_group_changes_nothing() {
+	local out rc
+	out=$(timeout 10 "$SM_BIN" --user sm-no-such-user --chown "$SM_TMP/never" -- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 67 ] || fail "user: exit $rc"
+	[ "$out" = "sentrik-master: --user: unknown user 'sm-no-such-user'; fix: create the user, or give a numeric uid" ] ||
+		fail "user: $out"
+	out=$(timeout 10 "$SM_BIN" --user root --group sm-no-such-group --chown "$SM_TMP/never" -- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 67 ] || fail "group: exit $rc"
+	echo "$out" | grep -q "^sentrik-master: --group: unknown group 'sm-no-such-group'" || fail "group: $out"
+	[ "$(echo "$out" | wc -l)" = 1 ] || fail "group: more than one line"
+	[ ! -e "$SM_TMP/never" ] || fail "a --chown path was created"
+}
+
+t_root_mode_warns_once() {
+	need_root
+	sm_start -w 2 -- "$PROBE"
+	wait_for 10 has_children "$SM_PID" 2 || fail "no workers"
+	[ "$(grep -c 'running as root' "$SM_LOG")" = 1 ] || fail "want exactly one warning: $(cat "$SM_LOG")"
+	[ "$(status_field "$SM_PID" Uid | awk '{print $1}')" = 0 ] || fail "root mode is not root"
+	stop_master
+}
+
+run_tests "$@"
