@@ -319,9 +319,9 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 	if (st == SM_PRIV_OK) {
 		format_groups(id, groups, sizeof(groups));
 		sm_report_step(rep, SM_PRIV_OK, "user", NULL,
-			       "%s%s (uid %lu, gid %lu, groups %s, HOME=%s)%s", id->name,
-			       id->has_passwd ? "" : " (no passwd entry)", (unsigned long)id->uid,
-			       (unsigned long)id->gid, groups, id->home,
+			       "%s (uid %lu, gid %lu, groups %s, HOME=%s%s)%s", id->name,
+			       (unsigned long)id->uid, (unsigned long)id->gid, groups, id->home,
+			       id->has_passwd ? "" : ", no passwd entry",
 			       id->mode == SM_ID_ROOT	? ": root mode, no drop"
 			       : id->mode == SM_ID_KEEP ? ": already running as it"
 							: "");
@@ -827,6 +827,7 @@ struct check {
 /* What the child found for one check. */
 struct check_result {
 	int err;                    /* 0: fine */
+	int missing;                /* CHECK_FILE: not there yet, the service creates it */
 	char at[SM_PRIV_PATH_MAX];  /* where it failed; for EXEC the path found */
 };
 
@@ -913,10 +914,21 @@ static size_t build_checks(const struct sm_config *cfg, const struct sm_identity
 {
 	size_t n = 0, i;
 
-	for (i = 0; i < cfg->n_chowns; i++)
-		n = add_check(checks, n,
-			      predict && id->mode != SM_ID_KEEP ? CHECK_CHOWN_WILL : CHECK_CHOWN,
-			      "chown", cfg->chowns[i].path, cfg->chowns[i].mode);
+	for (i = 0; i < cfg->n_chowns; i++) {
+		struct sm_walk w;
+		if (predict && id->mode != SM_ID_KEEP) {
+			/* A path the preparation refuses was reported there already. */
+			if (sm_priv_walk(cfg->chowns[i].path, false, 0, &w) < 0)
+				continue;
+			if (w.fd >= 0)
+				close(w.fd);
+			n = add_check(checks, n, CHECK_CHOWN_WILL, "chown", cfg->chowns[i].path,
+				      cfg->chowns[i].mode);
+		} else {
+			n = add_check(checks, n, CHECK_CHOWN, "chown", cfg->chowns[i].path,
+				      cfg->chowns[i].mode);
+		}
+	}
 	if (cfg->log_file != NULL && strcmp(cfg->log_file, "-") != 0)
 		n = add_file_checks(cfg, id, predict, checks, n, "log file", "log dir",
 				    cfg->log_file);
@@ -972,8 +984,10 @@ static void run_check(const struct check *c, struct check_result *r)
 			r->err = errno;
 		break;
 	case CHECK_FILE:
-		if (access(c->path, F_OK) < 0 && errno == ENOENT)
-			return; /* created by the service; its directory is checked */
+		if (access(c->path, F_OK) < 0 && errno == ENOENT) {
+			r->missing = 1; /* created by the service; its directory is checked */
+			return;
+		}
 		if (access(c->path, W_OK) < 0)
 			r->err = errno;
 		break;
@@ -1064,7 +1078,8 @@ static enum sm_priv_status report_check(const struct check *c, const struct chec
 			sm_report_step(rep, SM_PRIV_OK, c->label, NULL, "%s %s by %lu:%lu", c->path,
 				       c->kind == CHECK_CHDIR	    ? "can be entered"
 				       : c->kind == CHECK_CHOWN_WILL ? "will be reachable and writable"
-								     : "is writable",
+				       : r->missing		    ? "will be created"
+								    : "is writable",
 				       uid, gid);
 		return SM_PRIV_OK;
 	}
