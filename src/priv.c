@@ -740,7 +740,8 @@ static int shed_caps(bool *bounding)
 
 /* The drop and its proof, for the master and for the preflight child. */
 static enum sm_priv_status drop_and_prove(const struct sm_config *cfg,
-					  const struct sm_identity *id, char *why, size_t len)
+					  const struct sm_identity *id, char *why, size_t len,
+					  bool *bounding_cleared)
 {
 	char status[8192], reason[512];
 	bool bounding = true;
@@ -749,17 +750,33 @@ static enum sm_priv_status drop_and_prove(const struct sm_config *cfg,
 	if (id->mode == SM_ID_ROOT)
 		return SM_PRIV_OK;
 	if (id->mode == SM_ID_DROP) {
+		capng_flags_t flags = CAPNG_CLEAR_AMBIENT |
+				      (id->has_passwd ? CAPNG_INIT_SUPP_GRP : CAPNG_DROP_SUPP_GRP);
+		/* Root without CAP_SETPCAP (docker --cap-drop SETPCAP) cannot
+		 * empty the bounding set; no_new_privs keeps it from ever
+		 * mattering, so only --allow-new-privs makes that fatal. */
+		if (capng_get_caps_process() == 0 &&
+		    capng_have_capability(CAPNG_PERMITTED, CAP_SETPCAP) == 0) {
+			if (cfg->allow_new_privs) {
+				snprintf(why, len, "cannot clear the capability bounding set without "
+					 "CAP_SETPCAP, and --allow-new-privs would let it matter");
+				return SM_PRIV_DENIED;
+			}
+			bounding = false;
+		} else {
+			flags |= CAPNG_CLEAR_BOUNDING;
+		}
 		/* Everything cleared first: what capng_change_id applies at its
 		 * end is then the empty set. */
 		capng_clear(CAPNG_SELECT_ALL);
-		rc = capng_change_id((int)id->uid, (int)id->gid,
-				     CAPNG_CLEAR_BOUNDING | CAPNG_CLEAR_AMBIENT |
-					     (id->has_passwd ? CAPNG_INIT_SUPP_GRP
-							     : CAPNG_DROP_SUPP_GRP));
+		rc = capng_change_id((int)id->uid, (int)id->gid, flags);
 		if (rc != 0) {
-			snprintf(why, len, "cannot switch to uid %lu gid %lu: %s (%s)",
+			snprintf(why, len, "cannot switch to uid %lu gid %lu: %s (%s)%s",
 				 (unsigned long)id->uid, (unsigned long)id->gid, change_id_error(rc),
-				 strerror(errno));
+				 strerror(errno),
+				 rc == -3 ? "; switching user needs CAP_SETUID and CAP_SETGID "
+					    "(check the container's dropped capabilities)"
+					  : "");
 			return SM_PRIV_DENIED;
 		}
 	} else if (shed_caps(&bounding) < 0) {
@@ -786,21 +803,31 @@ static enum sm_priv_status drop_and_prove(const struct sm_config *cfg,
 		snprintf(why, len, "the drop did not give what was asked: %s", reason);
 		return SM_PRIV_DENIED;
 	}
+	if (bounding_cleared != NULL)
+		*bounding_cleared = bounding;
 	return SM_PRIV_OK;
 }
 
 enum sm_priv_status sm_priv_drop(const struct sm_config *cfg, const struct sm_identity *id,
 				 struct sm_report *rep)
 {
-	char why[1024];
-	enum sm_priv_status st = drop_and_prove(cfg, id, why, sizeof(why));
+	char why[1024], groups[512];
+	bool bounding = true;
+	enum sm_priv_status st = drop_and_prove(cfg, id, why, sizeof(why), &bounding);
 
-	if (st != SM_PRIV_OK)
+	if (st != SM_PRIV_OK) {
 		sm_report_step(rep, st, "drop", NULL, "%s", why);
-	else if (id->mode != SM_ID_ROOT)
-		sm_report_step(rep, st, "drop", NULL, "running as %lu:%lu, no capabilities%s",
-			       (unsigned long)id->uid, (unsigned long)id->gid,
-			       cfg->allow_new_privs ? "" : ", no_new_privs");
+		return st;
+	}
+	if (id->mode == SM_ID_ROOT)
+		return st;
+	format_groups(id, groups, sizeof(groups));
+	sm_info("running as %s (uid %lu, gid %lu, groups %s): no capabilities%s",
+		id->name, (unsigned long)id->uid, (unsigned long)id->gid, groups,
+		cfg->allow_new_privs ? "" : ", no_new_privs");
+	if (!bounding && id->mode == SM_ID_DROP)
+		sm_warnx("the capability bounding set is not empty (no CAP_SETPCAP to clear it); "
+			 "no_new_privs keeps it from being used");
 	return st;
 }
 
@@ -830,8 +857,6 @@ struct check_result {
 	int missing;                /* CHECK_FILE: not there yet, the service creates it */
 	char at[SM_PRIV_PATH_MAX];  /* where it failed; for EXEC the path found */
 };
-
-#define MAX_CHECKS 64
 
 static void dir_of(const char *path, char *out, size_t len)
 {
@@ -866,6 +891,7 @@ static const struct sm_chown *chown_target(const struct sm_config *cfg, const ch
 	return NULL;
 }
 
+/* checks has room for every --chown path and the few fixed checks. */
 static size_t add_check(struct check *checks, size_t n, enum check_kind kind, const char *label,
 			const char *path, mode_t mode)
 {
@@ -879,8 +905,6 @@ static size_t add_check(struct check *checks, size_t n, enum check_kind kind, co
 	};
 	size_t i;
 
-	if (n >= MAX_CHECKS)
-		return n;
 	checks[n].kind = kind;
 	checks[n].label = label;
 	checks[n].what = label;
@@ -1031,7 +1055,7 @@ static _Noreturn void preflight_child(const struct sm_config *cfg, const struct 
 	size_t i;
 
 	memset(&r, 0, sizeof(r));
-	if (drop_and_prove(cfg, id, why, sizeof(why)) != SM_PRIV_OK) {
+	if (drop_and_prove(cfg, id, why, sizeof(why), NULL) != SM_PRIV_OK) {
 		r.err = -1;
 		snprintf(r.at, sizeof(r.at), "%s", why);
 		(void)sm_write_all(fd, &r, sizeof(r));
@@ -1091,8 +1115,13 @@ static enum sm_priv_status report_check(const struct check *c, const struct chec
 	}
 	describe_owner(r->at, owner, sizeof(owner));
 	if (r->err == ENOENT) {
-		snprintf(fix, sizeof(fix), "mkdir -p %s && chown %lu:%lu %s (or add --chown %s)",
-			 c->path, uid, gid, c->path, c->path);
+		if (c->kind == CHECK_CHOWN)
+			snprintf(fix, sizeof(fix), "as root: mkdir -p %s && chown %lu:%lu %s",
+				 c->path, uid, gid, c->path);
+		else
+			snprintf(fix, sizeof(fix),
+				 "mkdir -p %s && chown %lu:%lu %s (or add --chown %s)", c->path, uid,
+				 gid, c->path, c->path);
 		sm_report_step(rep, bad, c->label, c->kind == CHECK_CHDIR ? NULL : fix,
 			       "%s %s does not exist", c->what, c->path);
 	} else if (r->err == EROFS) {
@@ -1118,18 +1147,26 @@ static enum sm_priv_status report_check(const struct check *c, const struct chec
 enum sm_priv_status sm_priv_preflight(const struct sm_config *cfg, const struct sm_identity *id,
 				      struct sm_report *rep)
 {
-	static struct check checks[MAX_CHECKS];
+	struct check *checks;
 	struct check_result r;
 	enum sm_priv_status st = SM_PRIV_OK, one;
 	size_t n, i;
 	int pipefd[2], status;
 	pid_t pid;
 
+	checks = calloc(cfg->n_chowns + 8, sizeof(*checks));
+	if (checks == NULL) {
+		sm_report_step(rep, SM_PRIV_SYSTEM, "preflight", NULL, "out of memory");
+		return SM_PRIV_SYSTEM;
+	}
 	n = build_checks(cfg, id, rep->out != NULL, checks);
-	if (n == 0)
+	if (n == 0) {
+		free(checks);
 		return SM_PRIV_OK;
+	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		sm_report_step(rep, SM_PRIV_SYSTEM, "preflight", NULL, "pipe: %s", strerror(errno));
+		free(checks);
 		return SM_PRIV_SYSTEM;
 	}
 	fflush(NULL); /* nothing buffered may be written twice by the child */
@@ -1138,6 +1175,7 @@ enum sm_priv_status sm_priv_preflight(const struct sm_config *cfg, const struct 
 		sm_report_step(rep, SM_PRIV_SYSTEM, "preflight", NULL, "fork: %s", strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
+		free(checks);
 		return SM_PRIV_SYSTEM;
 	}
 	if (pid == 0) {
@@ -1167,6 +1205,7 @@ enum sm_priv_status sm_priv_preflight(const struct sm_config *cfg, const struct 
 	close(pipefd[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	free(checks);
 	return st;
 }
 

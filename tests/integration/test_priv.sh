@@ -280,4 +280,48 @@ t_root_mode_warns_once() {
 	stop_master
 }
 
+t_non_root_start_sheds_ambient_capabilities() {
+	need_root
+	local uid
+	uid=$(free_uid)
+	SM_LOG="$SM_TMP/ambient.log"
+	# What a service manager's AmbientCapabilities= would hand us.
+	setsid setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		--inh-caps=+net_bind_service --ambient-caps=+net_bind_service \
+		"$SM_BIN" -w 2 -- "$PROBE" 2>"$SM_LOG" &
+	SM_PID=$!
+	track "$SM_PID"
+	assert_all "$SM_PID" 2 "$uid" "$uid" "" 1 skip-bounding
+	stop_master
+}
+
+t_root_without_setuid_capability_exits_77() {
+	need_root
+	local out rc uid
+	uid=$(free_uid)
+	out=$(setpriv --bounding-set=-setuid,-setgid timeout 10 "$SM_BIN" --user "$uid" --chown "$SM_TMP/made" \
+		-- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 77 ] || fail "exit $rc, want 77: $out"
+	echo "$out" | grep -q "cannot switch to uid $uid gid $uid: .*needs CAP_SETUID and CAP_SETGID" ||
+		fail "message: $out"
+	[ "$(echo "$out" | wc -l)" = 1 ] || fail "more than one line: $out"
+}
+
+t_root_without_setpcap_drops_with_nnp() {
+	need_root
+	local uid
+	uid=$(free_uid)
+	SM_LOG="$SM_TMP/nosetpcap.log"
+	setsid setpriv --bounding-set=-setpcap "$SM_BIN" --user "$uid" -w 1 -- "$PROBE" 2>"$SM_LOG" &
+	SM_PID=$!
+	track "$SM_PID"
+	assert_all "$SM_PID" 1 "$uid" "$uid" "" 1 skip-bounding
+	grep -q "WARNING: the capability bounding set is not empty" "$SM_LOG" || fail "no warning"
+	stop_master
+	out=$(setpriv --bounding-set=-setpcap timeout 10 "$SM_BIN" --user "$uid" --allow-new-privs -- "$PROBE" 2>&1)
+	rc=$?
+	[ "$rc" = 77 ] || fail "--allow-new-privs without CAP_SETPCAP: exit $rc: $out"
+}
+
 run_tests "$@"
