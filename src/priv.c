@@ -234,6 +234,36 @@ static enum sm_priv_status keep_identity(const struct sm_config *cfg, struct sm_
 	return SM_PRIV_OK;
 }
 
+static const char no_setpcap[] = "cannot clear the capability bounding set without CAP_SETPCAP, "
+				 "and --allow-new-privs would let it matter";
+
+/* Root whose capabilities were taken away (a container with SETUID and
+ * SETGID dropped) cannot switch: say so before anything is changed. */
+static enum sm_priv_status can_switch(const struct sm_config *cfg, const struct sm_identity *id,
+				      struct sm_report *rep)
+{
+	if (capng_get_caps_process() < 0) {
+		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL, "cannot read our capabilities: %s",
+			       strerror(errno));
+		return SM_PRIV_SYSTEM;
+	}
+	if (cfg->allow_new_privs && !capng_have_capability(CAPNG_PERMITTED, CAP_SETPCAP)) {
+		sm_report_step(rep, SM_PRIV_DENIED, "user",
+			       "give the container CAP_SETPCAP, or leave out --allow-new-privs",
+			       "%s", no_setpcap);
+		return SM_PRIV_DENIED;
+	}
+	if (capng_have_capability(CAPNG_PERMITTED, CAP_SETUID) &&
+	    capng_have_capability(CAPNG_PERMITTED, CAP_SETGID))
+		return SM_PRIV_OK;
+	sm_report_step(rep, SM_PRIV_DENIED, "user",
+		       "give the container CAP_SETUID and CAP_SETGID, or start it as the user",
+		       "running as root without CAP_SETUID and CAP_SETGID: cannot switch to "
+		       "uid %lu gid %lu",
+		       (unsigned long)id->uid, (unsigned long)id->gid);
+	return SM_PRIV_DENIED;
+}
+
 enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_identity *id,
 				    struct sm_report *rep)
 {
@@ -314,8 +344,8 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 	}
 	if (geteuid() != 0)
 		st = keep_identity(cfg, id, rep);
-	else
-		id->mode = id->uid == 0 ? SM_ID_ROOT : SM_ID_DROP;
+	else if ((id->mode = id->uid == 0 ? SM_ID_ROOT : SM_ID_DROP) == SM_ID_DROP)
+		st = can_switch(cfg, id, rep);
 	if (st == SM_PRIV_OK) {
 		format_groups(id, groups, sizeof(groups));
 		sm_report_step(rep, SM_PRIV_OK, "user", NULL,
@@ -334,25 +364,20 @@ done:
 /* ------------------------------------------------------------------ */
 /* required environment */
 
-static const char *env_value(char *const *env, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (; env != NULL && *env != NULL; env++)
-		if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
-			return *env + len + 1;
-	return NULL;
-}
-
 enum sm_priv_status sm_priv_check_env(const struct sm_config *cfg, char *const *env,
 				      struct sm_report *rep)
 {
 	enum sm_priv_status st = SM_PRIV_OK;
+	struct sm_env vars;
 	size_t i;
 
+	if (sm_env_init(&vars, env, NULL) < 0) {
+		sm_report_step(rep, SM_PRIV_SYSTEM, "env", NULL, "out of memory");
+		return SM_PRIV_SYSTEM;
+	}
 	for (i = 0; i < cfg->n_require_env && !sm_report_stop(rep); i++) {
 		const struct sm_require_env *r = &cfg->require_env[i];
-		const char *v = env_value(env, r->name);
+		const char *v = sm_env_get(&vars, r->name);
 
 		if (v == NULL || *v == '\0') {
 			sm_report_step(rep, SM_PRIV_ENV, "env", NULL, "%s must be set", r->name);
@@ -366,6 +391,7 @@ enum sm_priv_status sm_priv_check_env(const struct sm_config *cfg, char *const *
 				       r->forbidden != NULL ? " and not its default" : "");
 		}
 	}
+	sm_env_free(&vars);
 	return st;
 }
 
@@ -758,8 +784,7 @@ static enum sm_priv_status drop_and_prove(const struct sm_config *cfg,
 		if (capng_get_caps_process() == 0 &&
 		    capng_have_capability(CAPNG_PERMITTED, CAP_SETPCAP) == 0) {
 			if (cfg->allow_new_privs) {
-				snprintf(why, len, "cannot clear the capability bounding set without "
-					 "CAP_SETPCAP, and --allow-new-privs would let it matter");
+				snprintf(why, len, "%s", no_setpcap);
 				return SM_PRIV_DENIED;
 			}
 			bounding = false;

@@ -43,6 +43,29 @@ assert_all() {
 	for w in $(children "$m"); do assert_identity "$w" "$@"; done
 }
 
+# expect_fail CODE PATTERN CMD...: CMD exits CODE with exactly one line
+# on its output, matching PATTERN (grep -E); OUT is that line.
+expect_fail() {
+	local code=$1 pattern=$2 rc=0
+	shift 2
+	OUT=$(timeout 10 "$@" 2>&1) || rc=$?
+	[ "$rc" = "$code" ] || fail "exit $rc, want $code: $OUT"
+	echo "$OUT" | grep -qE -- "$pattern" || fail "message does not match '$pattern': $OUT"
+	[ "$(echo "$OUT" | wc -l)" = 1 ] || fail "more than one line: $OUT"
+}
+
+# start_as SETPRIV-OPTIONS... -- MASTER-ARGS...: start the master through
+# setpriv (its pid is the master's: setpriv execs).
+start_as() {
+	local opts=()
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	SM_LOG="$SM_TMP/master.$RANDOM.log"
+	setsid setpriv "${opts[@]}" "$SM_BIN" "$@" 2>"$SM_LOG" &
+	SM_PID=$!
+	track "$SM_PID"
+}
+
 worker_env() { tr '\0' '\n' <"/proc/$1/environ" | grep -E "^$2=" | head -1 | cut -d= -f2-; }
 
 stop_master() {
@@ -103,11 +126,7 @@ t_non_root_start_via_setpriv() {
 	need_root
 	local uid
 	uid=$(free_uid)
-	SM_LOG="$SM_TMP/setpriv.log"
-	setsid setpriv --reuid="$uid" --regid="$uid" --clear-groups \
-		"$SM_BIN" --user "$uid" -w 2 -- "$PROBE" 2>"$SM_LOG" &
-	SM_PID=$!
-	track "$SM_PID"
+	start_as --reuid="$uid" --regid="$uid" --clear-groups -- --user "$uid" -w 2 -- "$PROBE"
 	# Without CAP_SETPCAP nobody can empty the bounding set; no_new_privs
 	# is what keeps it from ever mattering.
 	assert_all "$SM_PID" 2 "$uid" "$uid" "" 1 skip-bounding
@@ -116,15 +135,10 @@ t_non_root_start_via_setpriv() {
 
 t_non_root_cannot_switch_to_another_uid() {
 	need_root
-	local uid out
+	local uid
 	uid=$(free_uid)
-	out=$(setpriv --reuid="$uid" --regid="$uid" --clear-groups \
-		timeout 10 "$SM_BIN" --user "$((uid + 1))" -- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 77 ] || fail "exit $rc, want 77: $out"
-	echo "$out" | grep -q "running as uid $uid, cannot switch to uid $((uid + 1))" ||
-		fail "message: $out"
-	[ "$(echo "$out" | wc -l)" = 1 ] || fail "more than one line: $out"
+	expect_fail 77 "running as uid $uid, cannot switch to uid $((uid + 1))" \
+		setpriv --reuid="$uid" --regid="$uid" --clear-groups "$SM_BIN" --user "$((uid + 1))" -- "$PROBE"
 }
 
 t_setuid_helper_does_not_get_root() {
@@ -151,10 +165,8 @@ t_chown_refuses_symlink_at_path() {
 	mkdir -p "$SM_TMP/victim" "$SM_TMP/vol"
 	chmod 700 "$SM_TMP/victim"
 	ln -s "$SM_TMP/victim" "$SM_TMP/vol/logs"
-	out=$(timeout 10 "$SM_BIN" --user sentrikat --chown "$SM_TMP/vol/logs" -- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 73 ] || fail "exit $rc, want 73: $out"
-	echo "$out" | grep -q "$SM_TMP/vol/logs is a symlink" || fail "symlink not named: $out"
+	expect_fail 73 "FATAL: --chown $SM_TMP/vol/logs: $SM_TMP/vol/logs is a symlink" \
+		"$SM_BIN" --user sentrikat --chown "$SM_TMP/vol/logs" -- "$PROBE"
 	[ "$(stat -c '%u:%g %a' "$SM_TMP/victim")" = "0:0 700" ] ||
 		fail "target changed: $(stat -c '%u:%g %a' "$SM_TMP/victim")"
 }
@@ -165,10 +177,8 @@ t_chown_refuses_symlink_inside_path() {
 	mkdir -p "$SM_TMP/victim" "$SM_TMP/vol"
 	chmod 700 "$SM_TMP/victim"
 	ln -s "$SM_TMP/victim" "$SM_TMP/vol/data"
-	out=$(timeout 10 "$SM_BIN" --user sentrikat --chown "$SM_TMP/vol/data/sub/dir:0700" -- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 73 ] || fail "exit $rc, want 73: $out"
-	echo "$out" | grep -q "$SM_TMP/vol/data is a symlink" || fail "symlink not named: $out"
+	expect_fail 73 "FATAL: --chown $SM_TMP/vol/data/sub/dir: $SM_TMP/vol/data is a symlink" \
+		"$SM_BIN" --user sentrikat --chown "$SM_TMP/vol/data/sub/dir:0700" -- "$PROBE"
 	[ ! -e "$SM_TMP/victim/sub" ] || fail "created through the symlink"
 	[ "$(stat -c '%u:%g %a' "$SM_TMP/victim")" = "0:0 700" ] || fail "target changed"
 }
@@ -191,20 +201,12 @@ t_chown_creates_parents_owner_and_mode() {
 }
 
 t_require_env() {
-	local out rc
-	out=$(env -u SM_TEST_SECRET timeout 10 "$SM_BIN" --require-env SM_TEST_SECRET -- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 78 ] || fail "unset: exit $rc"
-	echo "$out" | grep -q "FATAL: SM_TEST_SECRET must be set$" || fail "unset: $out"
-	[ "$(echo "$out" | wc -l)" = 1 ] || fail "unset: more than one line: $out"
-	out=$(SM_TEST_SECRET= timeout 10 "$SM_BIN" --require-env SM_TEST_SECRET -- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 78 ] || fail "empty: exit $rc"
-	echo "$out" | grep -q "FATAL: SM_TEST_SECRET must be set$" || fail "empty: $out"
-	out=$(SM_TEST_SECRET=changeme timeout 10 "$SM_BIN" --require-env 'SM_TEST_SECRET!=changeme' -- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 78 ] || fail "default: exit $rc"
-	echo "$out" | grep -q "FATAL: SM_TEST_SECRET must be changed from its default$" || fail "default: $out"
+	expect_fail 78 "FATAL: SM_TEST_SECRET must be set$" \
+		env -u SM_TEST_SECRET "$SM_BIN" --require-env SM_TEST_SECRET -- "$PROBE"
+	expect_fail 78 "FATAL: SM_TEST_SECRET must be set$" \
+		env SM_TEST_SECRET= "$SM_BIN" --require-env SM_TEST_SECRET -- "$PROBE"
+	expect_fail 78 "FATAL: SM_TEST_SECRET must be changed from its default$" \
+		env SM_TEST_SECRET=changeme "$SM_BIN" --require-env 'SM_TEST_SECRET!=changeme' -- "$PROBE"
 	SM_TEST_SECRET=s3cret sm_start --require-env 'SM_TEST_SECRET!=changeme' -- "$PROBE"
 	wait_for 10 has_children "$SM_PID" 1 || fail "did not start with the variable set"
 	stop_master
@@ -213,34 +215,26 @@ t_require_env() {
 t_unwritable_log_dir_fails_before_any_worker() {
 	need_root
 	ensure_user sentrikat 999
-	local uid gid out rc
+	local uid gid
 	uid=$(id -u sentrikat) gid=$(id -g sentrikat)
 	mkdir -p "$SM_TMP/logs" "$SM_TMP/rec"
 	chmod 755 "$SM_TMP/logs"
 	chown sentrikat "$SM_TMP/rec"
-	out=$(timeout 10 "$SM_BIN" --user sentrikat --log-file "$SM_TMP/logs/app.log" -w 2 \
-		-- "$PROBE" --record "$SM_TMP/rec" 2>&1)
-	rc=$?
-	[ "$rc" = 73 ] || fail "exit $rc, want 73: $out"
-	echo "$out" | grep -q "log directory $SM_TMP/logs is not writable by $uid:$gid (owner 0:0, mode 0755); fix: chown $uid:$gid $SM_TMP/logs$" ||
-		fail "message: $out"
-	[ "$(echo "$out" | wc -l)" = 1 ] || fail "more than one line: $out"
+	expect_fail 73 "FATAL: log directory $SM_TMP/logs is not writable by $uid:$gid \(owner 0:0, mode 0755\); fix: chown $uid:$gid $SM_TMP/logs$" \
+		"$SM_BIN" --user sentrikat --log-file "$SM_TMP/logs/app.log" -w 2 -- "$PROBE" --record "$SM_TMP/rec"
 	[ -z "$(ls "$SM_TMP/rec")" ] || fail "a worker started"
 	[ ! -e "$SM_TMP/logs/app.log" ] || fail "log file created"
 }
 
 t_unreachable_pid_dir_names_the_blocking_directory() {
 	need_root
-	local uid out rc
+	local uid
 	uid=$(free_uid)
 	mkdir -p "$SM_TMP/private/run"
 	chmod 700 "$SM_TMP/private"
 	chmod 777 "$SM_TMP/private/run"
-	out=$(timeout 10 "$SM_BIN" --user "$uid" --pid-file "$SM_TMP/private/run/m.pid" -- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 73 ] || fail "exit $rc: $out"
-	echo "$out" | grep -q "$SM_TMP/private is not searchable (owner 0:0, mode 0700); fix: chmod o+x $SM_TMP/private" ||
-		fail "message: $out"
+	expect_fail 73 "$SM_TMP/private is not searchable \(owner 0:0, mode 0700\); fix: chmod o\+x $SM_TMP/private$" \
+		"$SM_BIN" --user "$uid" --pid-file "$SM_TMP/private/run/m.pid" -- "$PROBE"
 }
 
 t_pid_file_owned_by_user_and_removed() {
@@ -257,17 +251,10 @@ t_pid_file_owned_by_user_and_removed() {
 }
 
 t_unknown_user_or_group_changes_nothing() {
-	local out rc
-	out=$(timeout 10 "$SM_BIN" --user sm-no-such-user --chown "$SM_TMP/never" -- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 67 ] || fail "user: exit $rc"
-	[ "$out" = "sentrik-master: --user: unknown user 'sm-no-such-user'; fix: create the user, or give a numeric uid" ] ||
-		fail "user: $out"
-	out=$(timeout 10 "$SM_BIN" --user root --group sm-no-such-group --chown "$SM_TMP/never" -- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 67 ] || fail "group: exit $rc"
-	echo "$out" | grep -q "^sentrik-master: --group: unknown group 'sm-no-such-group'" || fail "group: $out"
-	[ "$(echo "$out" | wc -l)" = 1 ] || fail "group: more than one line"
+	expect_fail 67 "^sentrik-master: --user: unknown user 'sm-no-such-user'; fix: create the user, or give a numeric uid$" \
+		"$SM_BIN" --user sm-no-such-user --chown "$SM_TMP/never" -- "$PROBE"
+	expect_fail 67 "^sentrik-master: --group: unknown group 'sm-no-such-group'" \
+		"$SM_BIN" --user root --group sm-no-such-group --chown "$SM_TMP/never" -- "$PROBE"
 	[ ! -e "$SM_TMP/never" ] || fail "a --chown path was created"
 }
 
@@ -284,44 +271,35 @@ t_non_root_start_sheds_ambient_capabilities() {
 	need_root
 	local uid
 	uid=$(free_uid)
-	SM_LOG="$SM_TMP/ambient.log"
 	# What a service manager's AmbientCapabilities= would hand us.
-	setsid setpriv --reuid="$uid" --regid="$uid" --clear-groups \
-		--inh-caps=+net_bind_service --ambient-caps=+net_bind_service \
-		"$SM_BIN" -w 2 -- "$PROBE" 2>"$SM_LOG" &
-	SM_PID=$!
-	track "$SM_PID"
+	start_as --reuid="$uid" --regid="$uid" --clear-groups \
+		--inh-caps=+net_bind_service --ambient-caps=+net_bind_service -- -w 2 -- "$PROBE"
 	assert_all "$SM_PID" 2 "$uid" "$uid" "" 1 skip-bounding
 	stop_master
 }
 
 t_root_without_setuid_capability_exits_77() {
 	need_root
-	local out rc uid
+	local uid
 	uid=$(free_uid)
-	out=$(setpriv --bounding-set=-setuid,-setgid timeout 10 "$SM_BIN" --user "$uid" --chown "$SM_TMP/made" \
-		-- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 77 ] || fail "exit $rc, want 77: $out"
-	echo "$out" | grep -q "cannot switch to uid $uid gid $uid: .*needs CAP_SETUID and CAP_SETGID" ||
-		fail "message: $out"
-	[ "$(echo "$out" | wc -l)" = 1 ] || fail "more than one line: $out"
+	expect_fail 77 "FATAL: running as root without CAP_SETUID and CAP_SETGID: cannot switch to uid $uid gid $uid" \
+		setpriv --bounding-set=-setuid,-setgid "$SM_BIN" --user "$uid" --chown "$SM_TMP/made" -- "$PROBE"
+	# Found out before anything was changed.
+	[ ! -e "$SM_TMP/made" ] || fail "--chown ran before the switch was known impossible"
 }
 
 t_root_without_setpcap_drops_with_nnp() {
 	need_root
 	local uid
 	uid=$(free_uid)
-	SM_LOG="$SM_TMP/nosetpcap.log"
-	setsid setpriv --bounding-set=-setpcap "$SM_BIN" --user "$uid" -w 1 -- "$PROBE" 2>"$SM_LOG" &
-	SM_PID=$!
-	track "$SM_PID"
+	start_as --bounding-set=-setpcap -- --user "$uid" -w 1 -- "$PROBE"
 	assert_all "$SM_PID" 1 "$uid" "$uid" "" 1 skip-bounding
 	grep -q "WARNING: the capability bounding set is not empty" "$SM_LOG" || fail "no warning"
 	stop_master
-	out=$(setpriv --bounding-set=-setpcap timeout 10 "$SM_BIN" --user "$uid" --allow-new-privs -- "$PROBE" 2>&1)
-	rc=$?
-	[ "$rc" = 77 ] || fail "--allow-new-privs without CAP_SETPCAP: exit $rc: $out"
+	expect_fail 77 "cannot clear the capability bounding set without CAP_SETPCAP" \
+		setpriv --bounding-set=-setpcap "$SM_BIN" --user "$uid" --allow-new-privs \
+		--chown "$SM_TMP/made" -- "$PROBE"
+	[ ! -e "$SM_TMP/made" ] || fail "--chown ran before the drop was known impossible"
 }
 
 run_tests "$@"
