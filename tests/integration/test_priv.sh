@@ -34,13 +34,25 @@ assert_identity() {
 	[ "$v" = "$nnp" ] || fail "pid $pid: NoNewPrivs $v, want $nnp"
 }
 
+# workers PID: its children that are workers (the short-lived preflight
+# child is the master's own binary, not yet a worker).
+workers() {
+	local c self
+	self=$(readlink "/proc/$1/exe" 2>/dev/null)
+	for c in $(children "$1"); do
+		[ "$(readlink "/proc/$c/exe" 2>/dev/null)" = "$self" ] || echo "$c"
+	done
+}
+
+has_workers() { [ "$(workers "$1" | wc -l)" -eq "$2" ]; }
+
 # assert_all PID N ...: the master and each of its N workers.
 assert_all() {
 	local m=$1 n=$2 w
 	shift 2
-	wait_for 10 has_children "$m" "$n" || fail "master has not $n workers: $(count_children "$m")"
+	wait_for 20 has_workers "$m" "$n" || fail "master has not $n workers: $(workers "$m" | wc -l)"
 	assert_identity "$m" "$@"
-	for w in $(children "$m"); do assert_identity "$w" "$@"; done
+	for w in $(workers "$m"); do assert_identity "$w" "$@"; done
 }
 
 # expect_fail CODE PATTERN CMD...: CMD exits CODE with exactly one line
@@ -81,7 +93,7 @@ t_named_user_master_and_workers() {
 	uid=$(id -u sentrikat) gid=$(id -g sentrikat)
 	sm_start --user sentrikat -w 3 -- "$PROBE"
 	assert_all "$SM_PID" 3 "$uid" "$gid" "$(id -G sentrikat)" 1
-	for w in $(children "$SM_PID"); do
+	for w in $(workers "$SM_PID"); do
 		[ "$(worker_env "$w" USER)" = sentrikat ] || fail "USER in worker $w"
 		[ "$(worker_env "$w" LOGNAME)" = sentrikat ] || fail "LOGNAME in worker $w"
 		[ "$(worker_env "$w" HOME)" = "$(getent passwd sentrikat | cut -d: -f6)" ] ||
@@ -97,7 +109,7 @@ t_numeric_uid_without_passwd_entry() {
 	uid=$(free_uid)
 	sm_start --user "$uid" -w 2 -- "$PROBE"
 	assert_all "$SM_PID" 2 "$uid" "$uid" "" 1
-	for w in $(children "$SM_PID"); do
+	for w in $(workers "$SM_PID"); do
 		[ "$(worker_env "$w" HOME)" = / ] || fail "HOME '$(worker_env "$w" HOME)', want /"
 		[ "$(worker_env "$w" USER)" = "$uid" ] || fail "USER in worker $w"
 		[ "$(worker_env "$w" LOGNAME)" = "$uid" ] || fail "LOGNAME in worker $w"
@@ -190,7 +202,7 @@ t_chown_creates_parents_owner_and_mode() {
 	uid=$(id -u sentrikat) gid=$(id -g sentrikat)
 	mkdir -p "$SM_TMP/existing"
 	sm_start --user sentrikat --chown "$SM_TMP/a/b/c:0750" --chown "$SM_TMP/existing" -- "$PROBE"
-	wait_for 10 has_children "$SM_PID" 1 || fail "no worker"
+	wait_for 20 has_workers "$SM_PID" 1 || fail "no worker"
 	[ "$(stat -c '%u:%g %a' "$SM_TMP/a/b/c")" = "$uid:$gid 750" ] ||
 		fail "a/b/c: $(stat -c '%u:%g %a' "$SM_TMP/a/b/c")"
 	[ "$(stat -c '%u:%g %a' "$SM_TMP/existing")" = "$uid:$gid 755" ] ||
@@ -208,7 +220,7 @@ t_require_env() {
 	expect_fail 78 "FATAL: SM_TEST_SECRET must be changed from its default$" \
 		env SM_TEST_SECRET=changeme "$SM_BIN" --require-env 'SM_TEST_SECRET!=changeme' -- "$PROBE"
 	SM_TEST_SECRET=s3cret sm_start --require-env 'SM_TEST_SECRET!=changeme' -- "$PROBE"
-	wait_for 10 has_children "$SM_PID" 1 || fail "did not start with the variable set"
+	wait_for 20 has_workers "$SM_PID" 1 || fail "did not start with the variable set"
 	stop_master
 }
 
@@ -261,7 +273,7 @@ t_unknown_user_or_group_changes_nothing() {
 t_root_mode_warns_once() {
 	need_root
 	sm_start -w 2 -- "$PROBE"
-	wait_for 10 has_children "$SM_PID" 2 || fail "no workers"
+	wait_for 20 has_workers "$SM_PID" 2 || fail "no workers"
 	[ "$(grep -c 'running as root' "$SM_LOG")" = 1 ] || fail "want exactly one warning: $(cat "$SM_LOG")"
 	[ "$(status_field "$SM_PID" Uid | awk '{print $1}')" = 0 ] || fail "root mode is not root"
 	stop_master
