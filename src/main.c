@@ -72,7 +72,7 @@ static int run_check(const struct sm_config *cfg)
 		sm_priv_check_env(cfg, environ, &rep);
 		/* listen.c: the would-bind test of every --bind goes here. */
 		sm_priv_prepare_paths(cfg, &id, &rep);
-		sm_priv_preflight(cfg, &id, &rep);
+		sm_priv_preflight(cfg, &id, false, &rep);
 	}
 	code = priv_exit_code(rep.first);
 	if (code == 0)
@@ -126,8 +126,11 @@ int main(int argc, char *argv[])
 	    sm_priv_check_env(&cfg, environ, &rep) != SM_PRIV_OK)
 		return priv_fail(&rep, &cfg);
 	/* listen.c: bind every --bind socket here, while still root. */
-	if (sm_priv_prepare_paths(&cfg, &id, &rep) != SM_PRIV_OK ||
-	    sm_priv_preflight(&cfg, &id, &rep) != SM_PRIV_OK ||
+	/* Paths are tried as USER before --chown changes anything (judged as
+	 * they will be), and once more after, as they are. */
+	if (sm_priv_preflight(&cfg, &id, false, &rep) != SM_PRIV_OK ||
+	    sm_priv_prepare_paths(&cfg, &id, &rep) != SM_PRIV_OK ||
+	    sm_priv_preflight(&cfg, &id, true, &rep) != SM_PRIV_OK ||
 	    sm_priv_drop(&cfg, &id, &rep) != SM_PRIV_OK)
 		return priv_fail(&rep, &cfg);
 	if (id.mode == SM_ID_ROOT)

@@ -959,7 +959,7 @@ static size_t add_file_checks(const struct sm_config *cfg, const struct sm_ident
 }
 
 static size_t build_checks(const struct sm_config *cfg, const struct sm_identity *id, bool predict,
-			   struct check *checks)
+			   bool whole, struct check *checks)
 {
 	size_t n = 0, i;
 
@@ -984,7 +984,7 @@ static size_t build_checks(const struct sm_config *cfg, const struct sm_identity
 	if (cfg->pid_file != NULL)
 		n = add_file_checks(cfg, id, predict, checks, n, "pid file", "pid dir",
 				    cfg->pid_file);
-	if (predict) {
+	if (whole) {
 		if (cfg->chdir != NULL)
 			n = add_check(checks, n, CHECK_CHDIR, "chdir", cfg->chdir, 0);
 		n = add_check(checks, n, CHECK_EXEC, "command", cfg->command[0], 0);
@@ -1052,9 +1052,6 @@ static void run_check(const struct check *c, struct check_result *r)
 		if (access(dir, X_OK) < 0) {
 			r->err = errno;
 			blocking_ancestor(dir, r->at, sizeof(r->at));
-			if (strcmp(r->at, dir) != 0 || r->err != EACCES)
-				return;
-			snprintf(r->at, sizeof(r->at), "%s", dir);
 		}
 		return;
 	}
@@ -1170,7 +1167,7 @@ static enum sm_priv_status report_check(const struct check *c, const struct chec
 }
 
 enum sm_priv_status sm_priv_preflight(const struct sm_config *cfg, const struct sm_identity *id,
-				      struct sm_report *rep)
+				      bool prepared, struct sm_report *rep)
 {
 	struct check *checks;
 	struct check_result r;
@@ -1184,7 +1181,7 @@ enum sm_priv_status sm_priv_preflight(const struct sm_config *cfg, const struct 
 		sm_report_step(rep, SM_PRIV_SYSTEM, "preflight", NULL, "out of memory");
 		return SM_PRIV_SYSTEM;
 	}
-	n = build_checks(cfg, id, rep->out != NULL, checks);
+	n = build_checks(cfg, id, !prepared, rep->out != NULL, checks);
 	if (n == 0) {
 		free(checks);
 		return SM_PRIV_OK;

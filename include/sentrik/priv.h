@@ -106,11 +106,12 @@ enum sm_priv_status sm_priv_prepare_paths(const struct sm_config *cfg,
 					  const struct sm_identity *id, struct sm_report *rep);
 
 /* Every path the service writes (log file and directory, pid file, --chown
- * paths) checked by a short-lived child that has made the same drop.  With
- * a --check report, also COMMAND and --chdir as USER, and --chown paths are
- * judged as they will be after the preparation. */
+ * paths) checked by a short-lived child that has made the same drop.
+ * Before the preparation (prepared false) --chown paths are judged as they
+ * will be once given to USER, so a start that would fail changes nothing.
+ * With a --check report, also COMMAND and --chdir as USER. */
 enum sm_priv_status sm_priv_preflight(const struct sm_config *cfg, const struct sm_identity *id,
-				      struct sm_report *rep);
+				      bool prepared, struct sm_report *rep);
 
 /* The drop (groups, gid, uid, every capability set, no_new_privs unless
  * --allow-new-privs), then its proof.  Root mode: nothing to do. */

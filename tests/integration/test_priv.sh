@@ -238,6 +238,29 @@ t_unwritable_log_dir_fails_before_any_worker() {
 	[ ! -e "$SM_TMP/logs/app.log" ] || fail "log file created"
 }
 
+t_root_owned_log_file_is_named() {
+	need_root
+	ensure_user sentrikat 999
+	local uid gid
+	uid=$(id -u sentrikat) gid=$(id -g sentrikat)
+	# The seed's "Permission denied writing logs": a file left by a root run.
+	mkdir -p "$SM_TMP/oldlogs"
+	touch "$SM_TMP/oldlogs/app.log"
+	expect_fail 73 "FATAL: log file $SM_TMP/oldlogs/app.log is not writable by $uid:$gid \(owner 0:0, mode 0644\); fix: chown $uid:$gid $SM_TMP/oldlogs/app.log$" \
+		"$SM_BIN" --user sentrikat --chown "$SM_TMP/oldlogs" --log-file "$SM_TMP/oldlogs/app.log" -- "$PROBE"
+}
+
+t_unreachable_chown_path_fails_before_any_change() {
+	need_root
+	local uid
+	uid=$(free_uid)
+	mkdir -p "$SM_TMP/locked"
+	chmod 700 "$SM_TMP/locked"
+	expect_fail 73 "FATAL: --chown path $SM_TMP/locked/data cannot be reached by $uid:$uid: $SM_TMP/locked is not searchable \(owner 0:0, mode 0700\); fix: chmod o\+x $SM_TMP/locked$" \
+		"$SM_BIN" --user "$uid" --chown "$SM_TMP/locked/data" -- "$PROBE"
+	[ ! -e "$SM_TMP/locked/data" ] || fail "--chown ran for a start that was going to fail"
+}
+
 t_unreachable_pid_dir_names_the_blocking_directory() {
 	need_root
 	local uid
