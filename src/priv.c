@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -171,8 +170,7 @@ static void format_groups(const struct sm_identity *id, char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
-static enum sm_priv_status resolve_current(const struct sm_config *cfg, struct sm_identity *id,
-					   struct sm_report *rep)
+static enum sm_priv_status resolve_current(struct sm_identity *id, struct sm_report *rep)
 {
 	int n;
 
@@ -197,7 +195,6 @@ static enum sm_priv_status resolve_current(const struct sm_config *cfg, struct s
 	sm_report_step(rep, SM_PRIV_OK, "user", NULL,
 		       "started as uid %lu gid %lu: no switch; capabilities are shed",
 		       (unsigned long)id->uid, (unsigned long)id->gid);
-	(void)cfg;
 	return SM_PRIV_OK;
 }
 
@@ -281,7 +278,7 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 				       "--group: '%s' needs --user", cfg->group);
 			return SM_PRIV_USAGE;
 		}
-		return resolve_current(cfg, id, rep);
+		return resolve_current(id, rep);
 	}
 	kind = sm_priv_parse_id(cfg->user, &number);
 	if (kind == SM_ID_INVALID) {
