@@ -1,0 +1,347 @@
+/* logs: one sink for master lines and captured worker lines, so no two
+ * lines ever mix; whole lines only, many per write; USR1 reopen; ENOSPC
+ * accounting.
+ *
+ * Back-pressure and memory: the master reads a worker's pipe only when it
+ * can write what it read, and writes synchronously, so a slow sink leaves
+ * the data in the pipe and the worker blocks in write(2).  The master's
+ * memory for logs is bounded by one sink buffer (SINK_BUF), one read
+ * scratch (SM_FRAME_CARRY + READ_SIZE) and one carry of at most
+ * SM_FRAME_CARRY bytes per captured stream: 672 KiB + 2 x 16 KiB per
+ * worker, whatever the workers write. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sentrik/fd.h>
+#include <sentrik/frame.h>
+#include <sentrik/log.h>
+#include <sentrik/logs.h>
+
+#define SINK_BUF (512 * 1024)
+#define READ_SIZE (128 * 1024)
+#define READS_PER_EVENT 4      /* then let the other pipes have their turn */
+#define READS_AT_EXIT 64       /* bound on draining a dead worker's pipe */
+#define PIPE_SIZE (256 * 1024) /* fewer wake-ups for a chatty worker */
+#define HEAD_MAX 192
+
+struct sm_logs_stream {
+	int fd;
+	int slot;
+	pid_t pid;
+	bool is_stderr;
+	bool eof;
+	/* The text before a line and after it, [0] whole line, [1] piece. */
+	char head[2][HEAD_MAX];
+	size_t head_len[2];
+	struct sm_frame frame;
+};
+
+static struct {
+	int fd;
+	char *path; /* NULL: standard error, nothing to reopen */
+	bool capture;
+	enum sm_log_format format;
+	char *buf;
+	size_t len;
+	char *scratch;
+	unsigned long long dropped; /* lines lost to write errors, not yet reported */
+	int drop_err;
+	bool fragment; /* a failed write left part of a line in the file */
+} sink = {.fd = -1};
+
+static size_t count_lines(const char *p, size_t len)
+{
+	const char *end = p + len, *nl;
+	size_t n = 0;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p = nl + 1;
+	}
+	return n;
+}
+
+/* A regular file is never "full" but a pipe or terminal opened
+ * non-blocking by someone else can be: wait, as a blocking write would. */
+static ssize_t sink_write(const char *p, size_t len)
+{
+	for (;;) {
+		ssize_t n = write(sink.fd, p, len);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) /* EWOULDBLOCK is the same on Linux */
+			return -1;
+		struct pollfd pfd = {.fd = sink.fd, .events = POLLOUT};
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static void sink_failed(int err, size_t written)
+{
+	sink.dropped += count_lines(sink.buf + written, sink.len - written);
+	if (written > 0 && sink.buf[written - 1] != '\n')
+		sink.fragment = true;
+	sink.drop_err = err;
+	sink.len = 0;
+}
+
+static void sink_flush(void)
+{
+	size_t off = 0;
+
+	if (sink.len == 0)
+		return;
+	/* End the piece a failed write left, so no line is glued to it. */
+	if (sink.fragment) {
+		if (sink_write("\n", 1) != 1) {
+			sink_failed(errno, 0);
+			return;
+		}
+		sink.fragment = false;
+	}
+	while (off < sink.len) {
+		ssize_t n = sink_write(sink.buf + off, sink.len - off);
+		if (n < 0) {
+			sink_failed(errno, off);
+			return;
+		}
+		off += (size_t)n;
+	}
+	sink.len = 0;
+	if (sink.dropped > 0) {
+		unsigned long long n = sink.dropped;
+		sink.dropped = 0; /* before logging: the report goes through here */
+		sm_warnx("dropped %llu lines (%s)", n, strerror(sink.drop_err));
+	}
+}
+
+/* The master's own lines: written at once, they are few. */
+static void master_line(const char *line, size_t len, void *ctx)
+{
+	(void)ctx;
+	if (sink.len + len > SINK_BUF)
+		sink_flush();
+	if (len > SINK_BUF)
+		len = SINK_BUF;
+	memcpy(sink.buf + sink.len, line, len);
+	sink.len += len;
+	sink_flush();
+}
+
+static int open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+}
+
+int sm_logs_open(const struct sm_config *cfg)
+{
+	const char *file = cfg->log_file;
+
+	sink.format = cfg->log_format;
+	sink.capture = cfg->capture_output || (file != NULL && strcmp(file, "-") != 0);
+	sink.buf = malloc(SINK_BUF);
+	sink.scratch = sink.capture ? malloc(SM_FRAME_CARRY + READ_SIZE) : NULL;
+	if (sink.buf == NULL || (sink.capture && sink.scratch == NULL)) {
+		sm_fatalx("cannot allocate the log buffers: %s", strerror(errno));
+		return -1;
+	}
+	if (file != NULL && strcmp(file, "-") != 0) {
+		if ((sink.path = strdup(file)) == NULL || (sink.fd = open_file(file)) < 0) {
+			sm_fatalx("cannot open log file '%s': %s", file, strerror(errno));
+			return -1;
+		}
+	} else {
+		sink.fd = STDERR_FILENO;
+	}
+	sm_log_set_sink(master_line, NULL);
+	return 0;
+}
+
+bool sm_logs_capturing(void)
+{
+	return sink.capture;
+}
+
+int sm_logs_reopen(void)
+{
+	int fd;
+
+	if (sink.path == NULL) {
+		sm_debug("USR1: logging to standard error, nothing to reopen");
+		return 0;
+	}
+	fd = open_file(sink.path);
+	if (fd < 0) {
+		sm_error("USR1: cannot reopen log file '%s', keeping the old one", sink.path);
+		return -1;
+	}
+	sink_flush(); /* what was read before the signal ends the old file */
+	(void)close(sink.fd);
+	sink.fd = fd;
+	sm_info("USR1: log file '%s' reopened", sink.path);
+	return 0;
+}
+
+void sm_logs_flush(void)
+{
+	sink_flush();
+}
+
+struct sm_logs_stream *sm_logs_stream_new(int slot, bool is_stderr, int *child_fd)
+{
+	struct sm_logs_stream *s;
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return NULL;
+	(void)fcntl(fds[0], F_SETPIPE_SZ, PIPE_SIZE); /* only an optimisation */
+	if (sm_set_nonblock(fds[0], 1) < 0 || (s = calloc(1, sizeof(*s))) == NULL) {
+		int saved = errno;
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+		errno = saved;
+		return NULL;
+	}
+	s->fd = fds[0];
+	s->slot = slot;
+	s->is_stderr = is_stderr;
+	*child_fd = fds[1];
+	return s;
+}
+
+void sm_logs_stream_started(struct sm_logs_stream *s, pid_t pid)
+{
+	s->pid = pid;
+}
+
+int sm_logs_stream_fd(const struct sm_logs_stream *s)
+{
+	return s->fd;
+}
+
+pid_t sm_logs_stream_pid(const struct sm_logs_stream *s)
+{
+	return s->pid;
+}
+
+/* Build the text around each line once per batch: one timestamp serves
+ * every line read in the same event. */
+static void stamp(struct sm_logs_stream *s)
+{
+	const char *name = s->is_stderr ? "stderr" : "stdout";
+	char ts[32];
+	int i, n;
+
+	sm_log_timestamp(ts, sizeof(ts));
+	for (i = 0; i < 2; i++) {
+		if (sink.format == SM_LOG_JSON)
+			n = snprintf(s->head[i], HEAD_MAX,
+				     "{\"ts\":\"%s\",\"source\":\"worker\",\"stream\":\"%s\","
+				     "\"worker\":%d,\"pid\":%ld,\"msg\":\"",
+				     ts, name, s->slot, (long)s->pid);
+		else
+			n = snprintf(s->head[i], HEAD_MAX, "%s worker %d[%ld] %s%s: ", ts, s->slot,
+				     (long)s->pid, name, i == 1 ? "+" : "");
+		s->head_len[i] = n > 0 && n < HEAD_MAX ? (size_t)n : 0;
+	}
+}
+
+static void put_line(const char *line, size_t len, bool partial, void *ctx)
+{
+	static const char tail_whole[] = "\"}\n", tail_piece[] = "\",\"partial\":true}\n";
+	struct sm_logs_stream *s = ctx;
+	size_t head = s->head_len[partial], need;
+	char *out;
+
+	need = head + (sink.format == SM_LOG_JSON ? 6 * len + sizeof(tail_piece) : len + 1);
+	if (sink.len + need > SINK_BUF)
+		sink_flush();
+	out = sink.buf + sink.len;
+	memcpy(out, s->head[partial], head);
+	out += head;
+	if (sink.format == SM_LOG_JSON) {
+		const char *tail = partial ? tail_piece : tail_whole;
+		size_t tail_len = partial ? sizeof(tail_piece) - 1 : sizeof(tail_whole) - 1;
+		out += sm_json_escape(out, 6 * len + 1, line, len);
+		memcpy(out, tail, tail_len);
+		out += tail_len;
+	} else {
+		memcpy(out, line, len);
+		out += len;
+		*out++ = '\n';
+	}
+	sink.len = (size_t)(out - sink.buf);
+}
+
+/* One read into the scratch after the carried bytes; frames what came.
+ * Returns the bytes read, 0 at end of file, -1 when nothing is there. */
+static ssize_t read_once(struct sm_logs_stream *s)
+{
+	size_t have = sm_frame_start(&s->frame, sink.scratch);
+	ssize_t n;
+
+	do
+		n = read(s->fd, sink.scratch + have, READ_SIZE);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN)
+			return -1;
+		sm_warn("worker %d (pid %ld): cannot read its %s", s->slot, (long)s->pid,
+			s->is_stderr ? "stderr" : "stdout");
+		n = 0; /* treat as the end: the pipe is of no more use */
+	}
+	if (n == 0)
+		s->eof = true;
+	sm_frame_done(&s->frame, sink.scratch, have + (size_t)n, n == 0, put_line, s);
+	return n;
+}
+
+bool sm_logs_readable(struct sm_logs_stream *s)
+{
+	int i;
+
+	stamp(s);
+	for (i = 0; i < READS_PER_EVENT && !s->eof; i++)
+		if (read_once(s) < READ_SIZE)
+			break;
+	sink_flush();
+	return !s->eof;
+}
+
+void sm_logs_worker_exited(struct sm_logs_stream *s)
+{
+	int i;
+
+	stamp(s);
+	for (i = 0; i < READS_AT_EXIT && !s->eof; i++)
+		if (read_once(s) < 0)
+			break;
+	if (!s->eof) {
+		size_t have = sm_frame_start(&s->frame, sink.scratch);
+		sm_frame_done(&s->frame, sink.scratch, have, true, put_line, s);
+	}
+	sink_flush();
+}
+
+void sm_logs_stream_free(struct sm_logs_stream *s)
+{
+	if (s == NULL)
+		return;
+	if (s->frame.len > 0) {
+		size_t have;
+		stamp(s);
+		have = sm_frame_start(&s->frame, sink.scratch);
+		sm_frame_done(&s->frame, sink.scratch, have, true, put_line, s);
+		sink_flush();
+	}
+	(void)close(s->fd);
+	free(s);
+}
