@@ -2,19 +2,25 @@
  * lines ever mix; whole lines only, many per write; USR1 reopen; ENOSPC
  * accounting.
  *
- * Back-pressure and memory: the master reads a worker's pipe only when it
- * can write what it read, and writes synchronously, so a slow sink leaves
- * the data in the pipe and the worker blocks in write(2).  The master's
- * memory for logs is bounded by one sink buffer (SINK_BUF), one read
- * scratch (SM_FRAME_CARRY + READ_SIZE) and one carry of at most
- * SM_FRAME_CARRY bytes per captured stream: 672 KiB + 2 x 16 KiB per
- * worker, whatever the workers write. */
+ * Back-pressure and memory: the master reads a worker's pipe only while
+ * the sink buffer has room for what it reads, so a slow sink leaves the
+ * data in the pipe and the worker blocks in write(2).  A regular file is
+ * written synchronously (the kernel never says "later" for one).  A pipe
+ * or socket on standard error is written without blocking: when it is
+ * full, reading stops (SM_LOGS_PAUSE) until the master sees it writable
+ * again, so the loop keeps serving signals meanwhile.  The master's memory
+ * for logs is bounded by one sink buffer (SINK_BUF), one read scratch
+ * (SM_FRAME_CARRY + READ_SIZE) and one carry of at most SM_FRAME_CARRY
+ * bytes per captured stream: 672 KiB + 2 x 16 KiB per worker, whatever
+ * the workers write. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sentrik/fd.h>
@@ -28,6 +34,9 @@
 #define READS_AT_EXIT 64       /* bound on draining a dead worker's pipe */
 #define PIPE_SIZE (256 * 1024) /* fewer wake-ups for a chatty worker */
 #define HEAD_MAX 192
+/* Read only while this much of the sink buffer is free: room for what one
+ * read of ordinary lines becomes once prefixed. */
+#define READ_ROOM (SINK_BUF / 2)
 
 struct sm_logs_stream {
 	int fd;
@@ -46,8 +55,12 @@ static struct {
 	char *path; /* NULL: standard error, nothing to reopen */
 	bool capture;
 	enum sm_log_format format;
+	bool nonblock;   /* a pipe we reopened without O_NONBLOCK's side effects */
+	bool socket;     /* written with MSG_DONTWAIT */
+	bool blocked;    /* the last write would have blocked: readers pause */
+	bool waiting;    /* at exit: every write waits for the sink */
 	char *buf;
-	size_t len;
+	size_t off, len; /* buf[off, len) is still to be written */
 	char *scratch;
 	unsigned long long dropped; /* lines lost to write errors, not yet reported */
 	int drop_err;
@@ -66,17 +79,18 @@ static size_t count_lines(const char *p, size_t len)
 	return n;
 }
 
-/* A regular file is never "full" but a pipe or terminal opened
- * non-blocking by someone else can be: wait, as a blocking write would. */
-static ssize_t sink_write(const char *p, size_t len)
+/* -1 with EAGAIN when the sink is full and may_wait is false; otherwise
+ * waits for room as a blocking write would. */
+static ssize_t sink_write(const char *p, size_t len, bool may_wait)
 {
 	for (;;) {
-		ssize_t n = write(sink.fd, p, len);
+		ssize_t n = sink.socket ? send(sink.fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL)
+					: write(sink.fd, p, len);
 		if (n >= 0)
 			return n;
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN) /* EWOULDBLOCK is the same on Linux */
+		if (errno != EAGAIN || !may_wait) /* EWOULDBLOCK is EAGAIN on Linux */
 			return -1;
 		struct pollfd pfd = {.fd = sink.fd, .events = POLLOUT};
 		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
@@ -84,56 +98,114 @@ static ssize_t sink_write(const char *p, size_t len)
 	}
 }
 
-static void sink_failed(int err, size_t written)
+static void sink_failed(int err)
 {
-	sink.dropped += count_lines(sink.buf + written, sink.len - written);
-	if (written > 0 && sink.buf[written - 1] != '\n')
+	sink.dropped += count_lines(sink.buf + sink.off, sink.len - sink.off);
+	if (sink.off > 0 && sink.buf[sink.off - 1] != '\n')
 		sink.fragment = true;
 	sink.drop_err = err;
-	sink.len = 0;
+	sink.off = sink.len = 0;
 }
 
-static void sink_flush(void)
-{
-	size_t off = 0;
+enum out { OUT_DONE, OUT_BLOCKED, OUT_FAILED };
 
+/* Write the buffer out.  Without may_wait a full pipe or socket leaves the
+ * rest buffered and the sink blocked. */
+static enum out sink_write_out(bool may_wait)
+{
 	if (sink.len == 0)
-		return;
+		return OUT_DONE;
 	/* End the piece a failed write left, so no line is glued to it. */
 	if (sink.fragment) {
-		if (sink_write("\n", 1) != 1) {
-			sink_failed(errno, 0);
-			return;
+		if (sink_write("\n", 1, true) != 1) {
+			sink_failed(errno);
+			return OUT_FAILED;
 		}
 		sink.fragment = false;
 	}
-	while (off < sink.len) {
-		ssize_t n = sink_write(sink.buf + off, sink.len - off);
-		if (n < 0) {
-			sink_failed(errno, off);
-			return;
+	while (sink.off < sink.len) {
+		ssize_t n = sink_write(sink.buf + sink.off, sink.len - sink.off, may_wait);
+		if (n < 0 && errno == EAGAIN) {
+			sink.blocked = true;
+			return OUT_BLOCKED;
 		}
-		off += (size_t)n;
+		if (n < 0) {
+			sink_failed(errno);
+			return OUT_FAILED;
+		}
+		sink.off += (size_t)n;
 	}
-	sink.len = 0;
+	sink.off = sink.len = 0;
+	sink.blocked = false;
+	return OUT_DONE;
+}
+
+/* false only when the sink is blocked (the buffer then still holds data);
+ * after a write error the buffer is empty and its lines counted. */
+static bool sink_flush_mode(bool may_wait)
+{
+	enum out r = sink_write_out(may_wait || sink.waiting);
+
+	if (r != OUT_DONE)
+		return r == OUT_FAILED;
 	if (sink.dropped > 0) {
 		unsigned long long n = sink.dropped;
 		sink.dropped = 0; /* before logging: the report goes through here */
 		sm_warnx("dropped %llu lines (%s)", n, strerror(sink.drop_err));
 	}
+	return true;
+}
+
+static void sink_flush(void)
+{
+	(void)sink_flush_mode(true);
+}
+
+/* Make room for `need` bytes, waiting for the sink only if it is full. */
+static void sink_room(size_t need)
+{
+	if (sink.len + need <= SINK_BUF)
+		return;
+	if (sink.off > 0 && sink.len - sink.off + need <= SINK_BUF) {
+		memmove(sink.buf, sink.buf + sink.off, sink.len - sink.off);
+		sink.len -= sink.off;
+		sink.off = 0;
+		return;
+	}
+	sink_flush();
 }
 
 /* The master's own lines: written at once, they are few. */
 static void master_line(const char *line, size_t len, void *ctx)
 {
 	(void)ctx;
-	if (sink.len + len > SINK_BUF)
-		sink_flush();
 	if (len > SINK_BUF)
 		len = SINK_BUF;
+	sink_room(len);
 	memcpy(sink.buf + sink.len, line, len);
 	sink.len += len;
-	sink_flush();
+	(void)sink_flush_mode(false);
+}
+
+/* Standard error shared with others must not be set O_NONBLOCK (the flag
+ * belongs to the open file description, theirs too).  A pipe can be
+ * opened again through /proc for a description of our own; a socket
+ * takes MSG_DONTWAIT per call.  Anything else is written blocking. */
+static void sink_stderr(void)
+{
+	struct stat st;
+	int fd;
+
+	sink.fd = STDERR_FILENO;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return;
+	if (S_ISSOCK(st.st_mode)) {
+		sink.socket = true;
+	} else if (S_ISFIFO(st.st_mode) &&
+		   (fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		sink.fd = fd;
+		sink.nonblock = true;
+	}
 }
 
 static int open_file(const char *path)
@@ -159,7 +231,7 @@ int sm_logs_open(const struct sm_config *cfg)
 			return -1;
 		}
 	} else {
-		sink.fd = STDERR_FILENO;
+		sink_stderr();
 	}
 	sm_log_set_sink(master_line, NULL);
 	return 0;
@@ -192,6 +264,7 @@ int sm_logs_reopen(void)
 
 void sm_logs_flush(void)
 {
+	sink.waiting = true;
 	sink_flush();
 }
 
@@ -262,8 +335,7 @@ static void put_line(const char *line, size_t len, bool partial, void *ctx)
 	char *out;
 
 	need = head + (sink.format == SM_LOG_JSON ? 6 * len + sizeof(tail_piece) : len + 1);
-	if (sink.len + need > SINK_BUF)
-		sink_flush();
+	sink_room(need);
 	out = sink.buf + sink.len;
 	memcpy(out, s->head[partial], head);
 	out += head;
@@ -304,31 +376,65 @@ static ssize_t read_once(struct sm_logs_stream *s)
 	return n;
 }
 
-bool sm_logs_readable(struct sm_logs_stream *s)
+/* Whether one more read fits: never read what could not be written. */
+static bool can_read(void)
+{
+	if (sink.waiting)
+		return sink_flush_mode(true);
+	if (sink.blocked)
+		return false;
+	if (SINK_BUF - sink.len >= READ_ROOM)
+		return true;
+	return sink_flush_mode(false);
+}
+
+enum sm_logs_state sm_logs_readable(struct sm_logs_stream *s)
 {
 	int i;
 
 	stamp(s);
-	for (i = 0; i < READS_PER_EVENT && !s->eof; i++)
+	for (i = 0; i < READS_PER_EVENT && !s->eof && can_read(); i++)
 		if (read_once(s) < READ_SIZE)
 			break;
-	sink_flush();
-	return !s->eof;
+	(void)sink_flush_mode(false);
+	if (s->eof)
+		return SM_LOGS_EOF;
+	return sink.blocked ? SM_LOGS_PAUSE : SM_LOGS_MORE;
 }
 
 void sm_logs_worker_exited(struct sm_logs_stream *s)
 {
+	bool empty = false;
 	int i;
 
 	stamp(s);
-	for (i = 0; i < READS_AT_EXIT && !s->eof; i++)
-		if (read_once(s) < 0)
+	for (i = 0; i < READS_AT_EXIT && !s->eof && can_read(); i++)
+		if (read_once(s) < 0) {
+			empty = true;
 			break;
-	if (!s->eof) {
+		}
+	/* The last line without newline, unless more is still in the pipe
+	 * (a blocked sink): then it goes out at end of file. */
+	if (empty && s->frame.len > 0) {
 		size_t have = sm_frame_start(&s->frame, sink.scratch);
 		sm_frame_done(&s->frame, sink.scratch, have, true, put_line, s);
 	}
-	sink_flush();
+	(void)sink_flush_mode(false);
+}
+
+int sm_logs_sink_fd(void)
+{
+	return sink.fd;
+}
+
+bool sm_logs_sink_blocked(void)
+{
+	return sink.blocked;
+}
+
+bool sm_logs_sink_writable(void)
+{
+	return sink_flush_mode(false);
 }
 
 void sm_logs_stream_free(struct sm_logs_stream *s)
@@ -340,7 +446,7 @@ void sm_logs_stream_free(struct sm_logs_stream *s)
 		stamp(s);
 		have = sm_frame_start(&s->frame, sink.scratch);
 		sm_frame_done(&s->frame, sink.scratch, have, true, put_line, s);
-		sink_flush();
+		(void)sink_flush_mode(false);
 	}
 	(void)close(s->fd);
 	free(s);

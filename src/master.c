@@ -28,6 +28,7 @@ struct sm_capture {
 	ev_io io;
 	struct sm_logs_stream *stream;
 	struct sm_capture *next;
+	bool paused; /* the sink is full */
 };
 
 struct sm_master {
@@ -43,6 +44,8 @@ struct sm_master {
 	ev_child child;
 	ev_timer timer;
 	struct sm_capture *captures;
+	ev_io sink_io;      /* a full log pipe or socket becoming writable */
+	ev_prepare sink_check;
 	int exit_code;
 	char *reason;
 	size_t reason_len;
@@ -89,13 +92,49 @@ static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 	for (pp = &m->captures; (c = *pp) != NULL; pp = &c->next) {
 		if (&c->io != w)
 			continue;
-		if (!sm_logs_readable(c->stream)) {
+		switch (sm_logs_readable(c->stream)) {
+		case SM_LOGS_MORE:
+			break;
+		case SM_LOGS_PAUSE: /* back-pressure: the worker waits in its pipe */
+			ev_io_stop(loop, &c->io);
+			c->paused = true;
+			break;
+		case SM_LOGS_EOF:
 			ev_io_stop(loop, &c->io);
 			*pp = c->next;
 			sm_logs_stream_free(c->stream);
 			free(c);
+			break;
 		}
 		return;
+	}
+}
+
+static void on_sink_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sm_master *m = w->data;
+	struct sm_capture *c;
+
+	(void)revents;
+	if (!sm_logs_sink_writable())
+		return;
+	ev_io_stop(loop, w);
+	for (c = m->captures; c != NULL; c = c->next)
+		if (c->paused) {
+			c->paused = false;
+			ev_io_start(loop, &c->io);
+		}
+}
+
+/* Before the loop sleeps: a full sink is waited on, whoever filled it. */
+static void on_sink_check(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct sm_master *m = w->data;
+
+	(void)revents;
+	if (sm_logs_sink_blocked() && !ev_is_active(&m->sink_io)) {
+		ev_io_set(&m->sink_io, sm_logs_sink_fd(), EV_WRITE);
+		ev_io_start(loop, &m->sink_io);
 	}
 }
 
@@ -157,6 +196,7 @@ static void capture_close_all(struct sm_master *m)
 {
 	struct sm_capture *c;
 
+	sm_logs_flush();
 	while ((c = m->captures) != NULL) {
 		m->captures = c->next;
 		ev_io_stop(m->loop, &c->io);
@@ -164,7 +204,6 @@ static void capture_close_all(struct sm_master *m)
 		sm_logs_stream_free(c->stream);
 		free(c);
 	}
-	sm_logs_flush();
 }
 
 static void do_spawn(struct sm_master *m, const struct sm_action *a)
@@ -478,6 +517,11 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 	ev_child_start(m.loop, &m.child);
 	ev_init(&m.timer, on_timer);
 	m.timer.data = &m;
+	ev_init(&m.sink_io, on_sink_writable);
+	m.sink_io.data = &m;
+	ev_prepare_init(&m.sink_check, on_sink_check);
+	m.sink_check.data = &m;
+	ev_prepare_start(m.loop, &m.sink_check);
 
 	sm_info("starting %d workers of '%s'%s", cfg->workers, m.path,
 		setup->is_pid1 ? " as PID 1" : "");
@@ -486,6 +530,8 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 		ev_run(m.loop, 0);
 
 	capture_close_all(&m);
+	ev_io_stop(m.loop, &m.sink_io);
+	ev_prepare_stop(m.loop, &m.sink_check);
 	ev_child_stop(m.loop, &m.child);
 	ev_timer_stop(m.loop, &m.timer);
 	for (i = 0; i < m.n_signals; i++)

@@ -16,8 +16,15 @@ bool sm_logs_capturing(void);
 /* USR1: open the file again by its name, then swap; on failure the old
  * descriptor stays and an error is logged. */
 int sm_logs_reopen(void);
-/* Write out whatever is buffered (at exit). */
+/* At exit: write out whatever is buffered, and from now on wait for the
+ * sink rather than pause, so the last lines are not left behind. */
 void sm_logs_flush(void);
+/* A pipe or socket sink that would block: watch sm_logs_sink_fd() for
+ * writability and call sm_logs_sink_writable(); once it returns true,
+ * resume the paused streams. */
+bool sm_logs_sink_blocked(void);
+int sm_logs_sink_fd(void);
+bool sm_logs_sink_writable(void);
 
 /* One captured stream (stdout or stderr) of one worker. */
 struct sm_logs_stream;
@@ -29,9 +36,13 @@ struct sm_logs_stream *sm_logs_stream_new(int slot, bool is_stderr, int *child_f
 void sm_logs_stream_started(struct sm_logs_stream *s, pid_t pid);
 int sm_logs_stream_fd(const struct sm_logs_stream *s);
 pid_t sm_logs_stream_pid(const struct sm_logs_stream *s);
-/* The read end is readable: frame what is there into the sink.  false at
- * end of file (the caller then stops watching and frees the stream). */
-bool sm_logs_readable(struct sm_logs_stream *s);
+enum sm_logs_state {
+	SM_LOGS_MORE,  /* keep watching */
+	SM_LOGS_PAUSE, /* the sink is full: stop watching until it is writable */
+	SM_LOGS_EOF,   /* stop watching and free the stream */
+};
+/* The read end is readable: frame what is there into the sink. */
+enum sm_logs_state sm_logs_readable(struct sm_logs_stream *s);
 /* The worker exited: take what it left in the pipe and write out its last
  * line even if it has no newline. */
 void sm_logs_worker_exited(struct sm_logs_stream *s);

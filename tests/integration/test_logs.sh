@@ -231,6 +231,34 @@ t_logrotate_copytruncate() {
 	[ "$OWNER" = "$TEST_USER" ] || fail "file owned by $OWNER"
 }
 
+# Back-pressure: standard error is a pipe whose reader does not read yet.
+# The workers must wait in their pipes, the master stay small and keep
+# serving signals, and every line arrive once the reader reads.
+t_slow_pipe_sink_backpressure() {
+	local d="$SM_TMP/slow" rss reader
+	mkdir -p "$d"
+	mkfifo "$d/fifo"
+	sh -c 'sleep 3; exec cat' <"$d/fifo" >"$d/out" &
+	reader=$!
+	track "$reader"
+	SM_BIN=sh sm_start -c 'exec "$0" "$@" 2>"'"$d/fifo"'"' "$SM_BIN" -w 2 --capture-output -- \
+		"$LINES" --count 20000 --done "$d/done" --hold
+	wait_for 5 has_children "$SM_PID" 2 || fail "no workers"
+	sleep 1
+	[ ! -e "$d/done" ] || fail "a worker finished writing 2 MB into a pipe nobody reads"
+	kill -TTIN "$SM_PID"
+	wait_for 1.5 has_children "$SM_PID" 3 || fail "master did not serve TTIN while the sink was full"
+	rss=$(status_field "$SM_PID" VmRSS | awk '{ print $1 }')
+	[ "$rss" -lt 16384 ] || fail "master RSS $rss kB while the sink is full"
+	wait_for 30 sh -c "[ \$(cat $d/done 2>/dev/null | wc -l) -eq 3 ]" || fail "workers did not finish after the reader started"
+	wait_for 10 sh -c "[ \$(grep -c ' worker [0-9]*\\[' $d/out) -ge 60000 ]" || fail "lines missing: $(grep -c ' worker' "$d/out")"
+	stop_master
+	wait "$reader"
+	r=$(audit 20000 3 "$d/out")
+	[ "$r" = "60000 0 0 0 0" ] || fail "lines dups cut missing runs: $r"
+	grep -q 'TTIN: 3 workers wanted' "$d/out" || fail "master lines missing"
+}
+
 # A full disk: a 1 MiB tmpfs in a mount namespace of the master's own,
 # reached from here through /proc/PID/root.
 t_enospc_counts_and_resumes() {
