@@ -33,6 +33,9 @@
 #define READS_PER_EVENT 4      /* then let the other pipes have their turn */
 #define READS_AT_EXIT 64       /* bound on draining a dead worker's pipe */
 #define PIPE_SIZE (256 * 1024) /* fewer wake-ups for a chatty worker */
+/* Pipes count against the user's pipe-user-pages-soft (64 MiB by
+ * default): only the first streams get the larger size. */
+#define PIPE_SIZE_STREAMS 64
 #define HEAD_MAX 192
 /* Read only while this much of the sink buffer is free: room for what one
  * read of ordinary lines becomes once prefixed. */
@@ -59,6 +62,7 @@ static struct {
 	bool socket;     /* written with MSG_DONTWAIT */
 	bool blocked;    /* the last write would have blocked: readers pause */
 	bool waiting;    /* at exit: every write waits for the sink */
+	size_t streams;  /* open captured streams */
 	char *buf;
 	size_t off, len; /* buf[off, len) is still to be written */
 	char *scratch;
@@ -275,7 +279,8 @@ struct sm_logs_stream *sm_logs_stream_new(int slot, bool is_stderr, int *child_f
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return NULL;
-	(void)fcntl(fds[0], F_SETPIPE_SZ, PIPE_SIZE); /* only an optimisation */
+	if (sink.streams < PIPE_SIZE_STREAMS)
+		(void)fcntl(fds[0], F_SETPIPE_SZ, PIPE_SIZE); /* only an optimisation */
 	if (sm_set_nonblock(fds[0], 1) < 0 || (s = calloc(1, sizeof(*s))) == NULL) {
 		int saved = errno;
 		(void)close(fds[0]);
@@ -283,6 +288,7 @@ struct sm_logs_stream *sm_logs_stream_new(int slot, bool is_stderr, int *child_f
 		errno = saved;
 		return NULL;
 	}
+	sink.streams++;
 	s->fd = fds[0];
 	s->slot = slot;
 	s->is_stderr = is_stderr;
@@ -327,6 +333,33 @@ static void stamp(struct sm_logs_stream *s)
 	}
 }
 
+static bool json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+}
+
+/* sm_json_escape, with runs of plain ASCII copied as they are.  A UTF-8
+ * sequence is all bytes >= 0x80, so it never straddles two runs and each
+ * run escapes as it would in place.  out needs 6 * len + 1 bytes. */
+static size_t json_body(char *out, const char *in, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, i = 0, j;
+
+	while (i < len) {
+		for (j = i; j < len && json_plain(p[j]); j++)
+			;
+		memcpy(out + o, in + i, j - i);
+		o += j - i;
+		for (i = j; j < len && !json_plain(p[j]); j++)
+			;
+		if (j > i)
+			o += sm_json_escape(out + o, 6 * (j - i) + 1, in + i, j - i);
+		i = j;
+	}
+	return o;
+}
+
 static void put_line(const char *line, size_t len, bool partial, void *ctx)
 {
 	static const char tail_whole[] = "\"}\n", tail_piece[] = "\",\"partial\":true}\n";
@@ -342,7 +375,7 @@ static void put_line(const char *line, size_t len, bool partial, void *ctx)
 	if (sink.format == SM_LOG_JSON) {
 		const char *tail = partial ? tail_piece : tail_whole;
 		size_t tail_len = partial ? sizeof(tail_piece) - 1 : sizeof(tail_whole) - 1;
-		out += sm_json_escape(out, 6 * len + 1, line, len);
+		out += json_body(out, line, len);
 		memcpy(out, tail, tail_len);
 		out += tail_len;
 	} else {
@@ -450,4 +483,5 @@ void sm_logs_stream_free(struct sm_logs_stream *s)
 	}
 	(void)close(s->fd);
 	free(s);
+	sink.streams--;
 }
