@@ -58,7 +58,6 @@ static struct {
 	char *path; /* NULL: standard error, nothing to reopen */
 	bool capture;
 	enum sm_log_format format;
-	bool nonblock;   /* a pipe we reopened without O_NONBLOCK's side effects */
 	bool socket;     /* written with MSG_DONTWAIT */
 	bool blocked;    /* the last write would have blocked: readers pause */
 	bool waiting;    /* at exit: every write waits for the sink */
@@ -208,7 +207,6 @@ static void sink_stderr(void)
 	} else if (S_ISFIFO(st.st_mode) &&
 		   (fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0) {
 		sink.fd = fd;
-		sink.nonblock = true;
 	}
 }
 

@@ -72,6 +72,10 @@ t_text_format_pieces_and_last_line() {
 	[ "$(grep -A1 'stdout+: ' "$f" | tail -1 | sed 's/^.*stdout: //' | awk '{ print length($0) }')" = 4096 ] ||
 		fail "the rest is not 4096 bytes"
 	grep -q 'stdout: no newline' "$f" && fail "unterminated line written before the worker ended"
+	# The worker holds its two pipe ends, never the log file or a read end.
+	[ "$(readlink /proc/"$pid"/fd/1 | cut -d: -f1)" = pipe ] || fail "worker stdout is not a pipe"
+	ls -l /proc/"$pid"/fd | grep -q "$f" && fail "the log file leaked into the worker"
+	[ "$(ls /proc/"$pid"/fd | wc -l)" -le 3 ] || fail "worker holds extra descriptors: $(ls -l /proc/"$pid"/fd)"
 	stop_master
 	grep -q "worker 1\[$pid\] stdout: no newline\$" "$f" || fail "last line without newline lost"
 	[ "$(grep -n 'stdout: no newline' "$f" | cut -d: -f1)" -lt "$(grep -n "(pid $pid) was killed" "$f" | cut -d: -f1)" ] ||
