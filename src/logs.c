@@ -154,7 +154,7 @@ static bool sink_flush_mode(bool may_wait)
 	if (sink.dropped > 0) {
 		unsigned long long n = sink.dropped;
 		sink.dropped = 0; /* before logging: the report goes through here */
-		sm_warnx("dropped %llu lines (%s)", n, strerror(sink.drop_err));
+		sm_errorx("dropped %llu lines (%s)", n, strerror(sink.drop_err));
 	}
 	return true;
 }
@@ -236,6 +236,10 @@ int sm_logs_open(const struct sm_config *cfg)
 		sink_stderr();
 	}
 	sm_log_set_sink(master_line, NULL);
+	/* Early exits (a fatal line before the loop ran) must not leave the
+	 * last lines in the buffer of a full pipe. */
+	if (atexit(sm_logs_flush) != 0)
+		sm_warnx("cannot register the log flush at exit");
 	return 0;
 }
 

@@ -101,6 +101,15 @@ t_stderr_is_captured_and_not_mixed() {
 	stop_master
 }
 
+t_fatal_start_error_reaches_the_log_file() {
+	local f="$SM_TMP/fatal.log"
+	sm_start -w 1 --log-file "$f" -- "$SM_TMP/no-such-app"
+	wait_exit "$SM_PID" 5 || fail "master did not exit"
+	[ "$EXIT_CODE" = 69 ] || fail "exit code $EXIT_CODE"
+	grep -q "FATAL: cannot execute '$SM_TMP/no-such-app': No such file or directory" "$f" ||
+		fail "no FATAL line in the log file: $(cat "$f")"
+}
+
 t_no_capture_workers_inherit() {
 	local w
 	sm_start -w 1 -- "$PROBE"
@@ -280,11 +289,11 @@ t_enospc_counts_and_resumes() {
 	sleep 0.5
 	alive "$SM_PID" || fail "master died on ENOSPC"
 	rm -f "$full/filler"
-	wait_for 10 grep -q 'WARNING: dropped [0-9]* lines (No space left on device)$' "$full/app.log" ||
+	wait_for 10 grep -q 'ERROR: dropped [0-9]* lines (No space left on device)$' "$full/app.log" ||
 		fail "no dropped-lines report"
 	wait_for 10 grep -q ' stdout: w1 00003000 ' "$full/app.log" || fail "did not resume to the last line"
 	alive "$SM_PID" || fail "master died"
-	dropped=$(sed -n 's/.*WARNING: dropped \([0-9]*\) lines.*/\1/p' "$full/app.log" | awk '{ s += $1 } END { print s }')
+	dropped=$(sed -n 's/.*ERROR: dropped \([0-9]*\) lines.*/\1/p' "$full/app.log" | awk '{ s += $1 } END { print s }')
 	lines=$(audit 3000 1 "$full/app.log" | cut -d' ' -f1)
 	[ "$dropped" -gt 0 ] || fail "nothing dropped: the disk never filled"
 	# Every line is either in the file or counted.
