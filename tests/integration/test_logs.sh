@@ -272,6 +272,55 @@ t_slow_pipe_sink_backpressure() {
 	grep -q 'TTIN: 3 workers wanted' "$d/out" || fail "master lines missing"
 }
 
+# The same with a stream socket on standard error, as systemd's journal
+# gives: the socket is written with MSG_DONTWAIT, the loop keeps serving.
+t_slow_socket_sink_backpressure() {
+	local d="$SM_TMP/sock" r
+	mkdir -p "$d"
+	timeout 40 python3 - "$SM_BIN" "$LINES" "$d" <<'PY' || fail "socket sink check failed"
+import os, signal, socket, subprocess, sys, time
+sm, lines, d = sys.argv[1:4]
+def children(pid):
+    out = ""
+    for t in os.listdir(f"/proc/{pid}/task"):
+        out += open(f"/proc/{pid}/task/{t}/children").read()
+    return out.split()
+ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+p = subprocess.Popen([sm, "-w", "2", "--capture-output", "--", lines, "--count", "20000",
+                      "--done", f"{d}/done", "--hold"], stderr=theirs, start_new_session=True)
+theirs.close()
+try:
+    time.sleep(1.0)
+    assert not os.path.exists(f"{d}/done"), "a worker wrote 2 MB into a socket nobody reads"
+    os.kill(p.pid, signal.SIGTTIN)
+    deadline = time.time() + 1.5
+    while len(children(p.pid)) < 3:
+        assert time.time() < deadline, "TTIN not served while the sink was full"
+        time.sleep(0.02)
+    with open(f"{d}/out", "wb") as out:
+        ours.settimeout(20)
+        got = b""
+        while got.count(b" stdout: w") < 60000:
+            chunk = ours.recv(1 << 16)
+            assert chunk, "socket closed early"
+            out.write(chunk)
+            got += chunk
+        p.send_signal(signal.SIGTERM)
+        while True:
+            chunk = ours.recv(1 << 16)
+            if not chunk:
+                break
+            out.write(chunk)
+    assert p.wait(10) == 0
+finally:
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+PY
+	r=$(audit 20000 3 "$d/out")
+	[ "$r" = "60000 0 0 0 0" ] || fail "lines dups cut missing runs: $r"
+}
+
 # A full disk: a 1 MiB tmpfs in a mount namespace of the master's own,
 # reached from here through /proc/PID/root.
 t_enospc_counts_and_resumes() {
