@@ -340,10 +340,9 @@ static bool json_plain(unsigned char c)
 	return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
 }
 
-/* sm_json_escape, with runs of plain ASCII copied as they are.  A UTF-8
- * sequence is all bytes >= 0x80, so it never straddles two runs and each
- * run escapes as it would in place.  out needs 6 * len + 1 bytes. */
-static size_t json_body(char *out, const char *in, size_t len)
+/* A UTF-8 sequence is all bytes >= 0x80, so it never straddles two runs
+ * and each run escapes as it would in place. */
+size_t sm_logs_json_escape(char *out, const char *in, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)in;
 	size_t o = 0, i = 0, j;
@@ -377,7 +376,7 @@ static void put_line(const char *line, size_t len, bool partial, void *ctx)
 	if (sink.format == SM_LOG_JSON) {
 		const char *tail = partial ? tail_piece : tail_whole;
 		size_t tail_len = partial ? sizeof(tail_piece) - 1 : sizeof(tail_whole) - 1;
-		out += json_body(out, line, len);
+		out += sm_logs_json_escape(out, line, len);
 		memcpy(out, tail, tail_len);
 		out += tail_len;
 	} else {

@@ -49,4 +49,8 @@ void sm_logs_worker_exited(struct sm_logs_stream *s);
 /* Flush a last unfinished line, close the read end, free. */
 void sm_logs_stream_free(struct sm_logs_stream *s);
 
+/* sm_json_escape's output, with runs of plain ASCII copied as they are
+ * (the hot path of JSON capture).  out needs 6 * len + 1 bytes. */
+size_t sm_logs_json_escape(char *out, const char *in, size_t len);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include <sentrik/frame.h>
 #include <sentrik/log.h>
+#include <sentrik/logs.h>
 
 #define MAX_LINES 64
 
@@ -260,6 +261,27 @@ static void escape_worst_case_fits_6x(void **state)
 	assert_string_equal(out, "\\u0001");
 }
 
+/* The fast path must say exactly what the escaper says, for any bytes. */
+static void fast_escape_matches_escaper(void **state)
+{
+	static const unsigned char pool[] = "ab \"\\\n\r\t\x01\x7f\x80\xbf\xc3\xa9\xe2\x82\xac\xf0\x9f\xed\xff";
+	char in[200], want[6 * sizeof(in) + 1], got[6 * sizeof(in) + 1];
+	unsigned seed = 12345;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 20000; round++) {
+		size_t len = (size_t)(round % (int)sizeof(in)), i, n;
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = (char)pool[(seed >> 16) % (sizeof(pool) - 1)];
+		}
+		n = sm_json_escape(want, sizeof(want), in, len);
+		assert_int_equal(sm_logs_json_escape(got, in, len), n);
+		assert_memory_equal(got, want, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +295,7 @@ int main(void)
 		cmocka_unit_test(escape_quotes_and_controls),
 		cmocka_unit_test(escape_invalid_utf8),
 		cmocka_unit_test(escape_worst_case_fits_6x),
+		cmocka_unit_test(fast_escape_matches_escaper),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
