@@ -281,6 +281,17 @@ struct sm_logs_stream *sm_logs_stream_new(int slot, bool is_stderr, int *child_f
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return NULL;
+	/* Started with 1 or 2 closed, the child's end could land there, and
+	 * dup2 onto itself would leave it close-on-exec. */
+	if (fds[1] <= STDERR_FILENO) {
+		int high = fcntl(fds[1], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		(void)close(fds[1]);
+		if (high < 0) {
+			(void)close(fds[0]);
+			return NULL;
+		}
+		fds[1] = high;
+	}
 	if (sink.streams < PIPE_SIZE_STREAMS)
 		(void)fcntl(fds[0], F_SETPIPE_SZ, PIPE_SIZE); /* only an optimisation */
 	if (sm_set_nonblock(fds[0], 1) < 0 || (s = calloc(1, sizeof(*s))) == NULL) {
