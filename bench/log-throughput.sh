@@ -85,4 +85,4 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 mc=$(median "${cats[@]}") mm=$(median "${masters[@]}")
-echo "median: cat $(mbs "$mc") MB/s, sentrik-master $(mbs "$mm") MB/s, ratio $(awk -v c="$mc" -v m="$mm" 'BEGIN { printf "%.2f", c / m }') (target >= 0.80), all lines exact"
+echo "median: cat $(mbs "$mc") MB/s, sentrik-master $(mbs "$mm") MB/s, ratio $(awk -v c="$mc" -v m="$mm" 'BEGIN { printf "%.2f", c / m }')$([ "$FORMAT" = text ] && echo " (target >= 0.80)"), all lines exact"
