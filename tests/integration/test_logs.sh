@@ -110,6 +110,22 @@ t_fatal_start_error_reaches_the_log_file() {
 		fail "no FATAL line in the log file: $(cat "$f")"
 }
 
+t_reload_captures_both_generations() {
+	local f="$SM_TMP/reload.log" pids
+	sm_start -w 2 --log-file "$f" -- "$LINES" --count 5 --hold
+	wait_for 5 sh -c "[ \$(grep -c ' stdout: w' $f) -eq 10 ]" || fail "first generation lines"
+	local before=$(ls -l /proc/"$SM_PID"/fd | grep -c pipe:)
+	kill -HUP "$SM_PID"
+	wait_for 10 grep -q 'reload done' "$f" || fail "no reload"
+	wait_for 5 sh -c "[ \$(grep -c ' stdout: w' $f) -eq 20 ]" || fail "second generation lines"
+	pids=$(sed -n 's/.* worker [12]\[\([0-9]*\)\] stdout: .*/\1/p' "$f" | sort -u | wc -l)
+	[ "$pids" = 4 ] || fail "lines from $pids worker pids, expected 4"
+	# The old generation's pipes are closed once its workers are gone.
+	wait_for 5 sh -c "[ \$(ls -l /proc/$SM_PID/fd | grep -c pipe:) -eq $before ]" ||
+		fail "master holds $(ls -l /proc/"$SM_PID"/fd | grep -c pipe:) pipes, $before before the reload"
+	stop_master
+}
+
 t_no_capture_workers_inherit() {
 	local w
 	sm_start -w 1 -- "$PROBE"
