@@ -46,7 +46,7 @@ worker_lines() { zcat -f "$@" 2>/dev/null | grep -c ' worker [0-9]*\[' ; }
 sm_start_as() {
 	local u=$1
 	shift
-	SM_BIN_REAL=$SM_BIN SM_BIN=setpriv sm_start --reuid="$(id -u "$u")" --regid="$(id -g "$u")" \
+	SM_BIN=setpriv sm_start --reuid="$(id -u "$u")" --regid="$(id -g "$u")" \
 		--clear-groups "$SM_BIN" "$@"
 }
 
