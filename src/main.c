@@ -9,6 +9,7 @@
 
 #include <sentrik/config.h>
 #include <sentrik/log.h>
+#include <sentrik/logs.h>
 #include <sentrik/master.h>
 #include <sentrik/pid1.h>
 #include <sentrik/priv.h>
@@ -146,6 +147,8 @@ int main(int argc, char *argv[])
 	setup.cfg = &cfg;
 	setup.environ = environ;
 	setup.is_pid1 = pid1;
+	if (sm_logs_open(&cfg) < 0)
+		return 73; /* cannot create or write the log file */
 	code = sm_master_run(&setup, reason, sizeof(reason));
 	if (code != 0)
 		sm_fatalx("%s", reason[0] ? reason : "stopped");

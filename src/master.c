@@ -14,6 +14,7 @@
 #include <ev.h>
 
 #include <sentrik/log.h>
+#include <sentrik/logs.h>
 #include <sentrik/master.h>
 #include <sentrik/notify.h>
 #include <sentrik/pool.h>
@@ -22,6 +23,14 @@
 
 #define SM_PATH_MAX 4096
 #define SM_ACTIONS_PER_STEP 64
+
+/* A captured worker stream and its watcher, until the pipe's end of file. */
+struct sm_capture {
+	ev_io io;
+	struct sm_logs_stream *stream;
+	struct sm_capture *next;
+	bool paused; /* the sink is full */
+};
 
 struct sm_master {
 	struct ev_loop *loop;
@@ -39,6 +48,9 @@ struct sm_master {
 	ev_timer watchdog;          /* runs only when WATCHDOG_USEC is ours */
 	bool told_ready;
 	bool told_stopping;
+	struct sm_capture *captures;
+	ev_io sink_io;      /* a full log pipe or socket becoming writable */
+	ev_prepare sink_check;
 	int exit_code;
 	char *reason;
 	size_t reason_len;
@@ -76,8 +88,133 @@ static void signal_group(pid_t pid, int sig)
 		(void)kill(pid, sig);
 }
 
+static void on_output(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sm_master *m = w->data;
+	struct sm_capture **pp, *c;
+
+	(void)revents;
+	for (pp = &m->captures; (c = *pp) != NULL; pp = &c->next) {
+		if (&c->io != w)
+			continue;
+		switch (sm_logs_readable(c->stream)) {
+		case SM_LOGS_MORE:
+			break;
+		case SM_LOGS_PAUSE: /* back-pressure: the worker waits in its pipe */
+			ev_io_stop(loop, &c->io);
+			c->paused = true;
+			break;
+		case SM_LOGS_EOF:
+			ev_io_stop(loop, &c->io);
+			*pp = c->next;
+			sm_logs_stream_free(c->stream);
+			free(c);
+			break;
+		}
+		return;
+	}
+}
+
+static void on_sink_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sm_master *m = w->data;
+	struct sm_capture *c;
+
+	(void)revents;
+	if (!sm_logs_sink_writable())
+		return;
+	ev_io_stop(loop, w);
+	for (c = m->captures; c != NULL; c = c->next)
+		if (c->paused) {
+			c->paused = false;
+			ev_io_start(loop, &c->io);
+		}
+}
+
+/* Before the loop sleeps: a full sink is waited on, whoever filled it. */
+static void on_sink_check(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct sm_master *m = w->data;
+
+	(void)revents;
+	if (sm_logs_sink_blocked() && !ev_is_active(&m->sink_io)) {
+		ev_io_set(&m->sink_io, sm_logs_sink_fd(), EV_WRITE);
+		ev_io_start(loop, &m->sink_io);
+	}
+}
+
+/* Pipes for a worker's stdout and stderr when output is captured;
+ * child_fds[] stay -1 (inherit) otherwise.  -1 on error. */
+static int capture_open(struct sm_logs_stream *streams[2], int child_fds[2], int slot)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		streams[i] = NULL;
+		child_fds[i] = -1;
+	}
+	if (!sm_logs_capturing())
+		return 0;
+	for (i = 0; i < 2; i++)
+		if ((streams[i] = sm_logs_stream_new(slot, i == 1, &child_fds[i])) == NULL)
+			return -1;
+	return 0;
+}
+
+/* After the spawn: the master keeps only the read ends, watched. */
+static void capture_start(struct sm_master *m, struct sm_logs_stream *streams[2],
+			  int child_fds[2], pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct sm_capture *c;
+		if (child_fds[i] >= 0)
+			(void)close(child_fds[i]);
+		if (streams[i] == NULL)
+			continue;
+		if (pid <= 0 || (c = calloc(1, sizeof(*c))) == NULL) {
+			sm_logs_stream_free(streams[i]);
+			continue;
+		}
+		sm_logs_stream_started(streams[i], pid);
+		c->stream = streams[i];
+		c->next = m->captures;
+		m->captures = c;
+		ev_io_init(&c->io, on_output, sm_logs_stream_fd(streams[i]), EV_READ);
+		c->io.data = m;
+		ev_io_start(m->loop, &c->io);
+	}
+}
+
+/* A worker exited: its last lines go out before the line saying so. */
+static void capture_exited(struct sm_master *m, pid_t pid)
+{
+	struct sm_capture *c;
+
+	for (c = m->captures; c != NULL; c = c->next)
+		if (sm_logs_stream_pid(c->stream) == pid)
+			sm_logs_worker_exited(c->stream);
+}
+
+static void capture_close_all(struct sm_master *m)
+{
+	struct sm_capture *c;
+
+	sm_logs_flush();
+	while ((c = m->captures) != NULL) {
+		m->captures = c->next;
+		ev_io_stop(m->loop, &c->io);
+		sm_logs_worker_exited(c->stream);
+		sm_logs_stream_free(c->stream);
+		free(c);
+	}
+}
+
 static void do_spawn(struct sm_master *m, const struct sm_action *a)
 {
+	struct sm_logs_stream *streams[2];
+	int child_fds[2];
 	char listen_pid[sizeof(SM_LISTEN_PID_VAR) + SM_LISTEN_PID_ROOM];
 	char id_var[40], gen_var[40];
 	size_t n = m->env.n, i;
@@ -115,7 +252,16 @@ static void do_spawn(struct sm_master *m, const struct sm_action *a)
 	}
 	envp[n] = NULL;
 
-	pid = sm_spawn(&req, &error);
+	if (capture_open(streams, child_fds, a->slot) < 0) {
+		error = (struct sm_spawn_error){"set up descriptors for", errno};
+		capture_start(m, streams, child_fds, -1);
+		pid = -1;
+	} else {
+		req.stdout_fd = child_fds[0];
+		req.stderr_fd = child_fds[1];
+		pid = sm_spawn(&req, &error);
+		capture_start(m, streams, child_fds, pid);
+	}
 	if (pid > 0) {
 		sm_debug("worker %d (pid %ld) started, generation %u", a->slot, (long)pid,
 			 a->generation);
@@ -293,6 +439,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	(void)loop;
 	(void)revents;
 	describe_status(w->rstatus, how, sizeof(how));
+	capture_exited(m, w->rpid);
 	if (sm_pool_exited(&m->pool, w->rpid, how, mono_now(), &info) < 0) {
 		sm_debug("reaped pid %ld, not a worker, which %s", (long)w->rpid, how);
 		return;
@@ -355,7 +502,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		sm_info("%s: %d workers wanted", sm_sig_name(sig), m->pool.target);
 		break;
 	case SIGUSR1:
-		sm_debug("USR1: logging to standard error, nothing to reopen");
+		(void)sm_logs_reopen();
 		break;
 	default:
 		break;
@@ -450,6 +597,11 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 	ev_child_start(m.loop, &m.child);
 	ev_init(&m.timer, on_timer);
 	m.timer.data = &m;
+	ev_init(&m.sink_io, on_sink_writable);
+	m.sink_io.data = &m;
+	ev_prepare_init(&m.sink_check, on_sink_check);
+	m.sink_check.data = &m;
+	ev_prepare_start(m.loop, &m.sink_check);
 
 	if (sm_notifier_open(&m.manager, setup->environ, m.pid) < 0)
 		sm_warn("NOTIFY_SOCKET '%s' ignored",
@@ -467,6 +619,9 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 	if (!m.done)
 		ev_run(m.loop, 0);
 
+	capture_close_all(&m);
+	ev_io_stop(m.loop, &m.sink_io);
+	ev_prepare_stop(m.loop, &m.sink_check);
 	ev_child_stop(m.loop, &m.child);
 	ev_timer_stop(m.loop, &m.timer);
 	ev_timer_stop(m.loop, &m.watchdog);
