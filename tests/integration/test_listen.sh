@@ -148,7 +148,7 @@ t_socket_activation_of_the_master() {
 	mkdir -p "$SM_TMP/rec"
 	start_with_socket 3 1 -w 1 --bind 127.0.0.1:0 -- "$PROBE" --record "$SM_TMP/rec"
 	wait_for 5 sh -c "ls $SM_TMP/rec/ | grep -qx 'w1\.[0-9]*'" || fail "worker did not start"
-	f=$(ls "$SM_TMP"/rec/w1.* | grep -v tmp)
+	f=$(ls "$SM_TMP"/rec/w1.* | grep -v '\.tmp$')
 	wpid=${f##*.}
 	grep -qx "LISTEN_FDS=2" "$f" || fail "LISTEN_FDS: $(grep LISTEN_FDS "$f")"
 	grep -qx "LISTEN_PID=$wpid" "$f" || fail "LISTEN_PID: $(grep LISTEN_PID "$f")"
@@ -160,17 +160,17 @@ t_socket_activation_of_the_master() {
 }
 
 t_outer_variables_never_leak() {
-	mkdir -p "$SM_TMP/rec"
+	mkdir -p "$SM_TMP/recenv"
 	SM_LOG="$SM_TMP/m.log"
 	NOTIFY_SOCKET=/nonexistent/outer LISTEN_PID=1 LISTEN_FDS=3 LISTEN_FDNAMES=a:b:c \
 		WATCHDOG_USEC=1000000 WATCHDOG_PID=1 \
 		setsid "$SM_BIN" -w 1 --ready notify --ready-timeout 5 -- \
-		"$PROBE" --record "$SM_TMP/rec" --notify READY=1 2>"$SM_LOG" &
+		"$PROBE" --record "$SM_TMP/recenv" --notify READY=1 2>"$SM_LOG" &
 	SM_PID=$!
 	track "$SM_PID"
 	wait_for 5 grep -q "workers ready" "$SM_LOG" || fail "not ready"
-	wait_for 5 sh -c "ls $SM_TMP/rec/ | grep -qx 'w1\.[0-9]*'" || fail "no record"
-	f=$(ls "$SM_TMP"/rec/w1.* | grep -v tmp)
+	wait_for 5 sh -c "ls $SM_TMP/recenv/ | grep -qx 'w1\.[0-9]*'" || fail "no record"
+	f=$(ls "$SM_TMP"/recenv/w1.* | grep -v '\.tmp$')
 	grep -q "^LISTEN_" "$f" && fail "LISTEN_* leaked: $(grep ^LISTEN_ "$f")"
 	grep -q "^WATCHDOG_" "$f" && fail "WATCHDOG_* leaked: $(grep ^WATCHDOG_ "$f")"
 	grep -q "^NOTIFY_SOCKET=@" "$f" || fail "NOTIFY_SOCKET is not the master's: $(grep NOTIFY "$f")"
@@ -178,7 +178,7 @@ t_outer_variables_never_leak() {
 	rm -rf "$SM_TMP/rec2"; mkdir -p "$SM_TMP/rec2"
 	NOTIFY_SOCKET=/nonexistent/outer sm_start -w 1 -- "$PROBE" --record "$SM_TMP/rec2"
 	wait_for 5 sh -c "ls $SM_TMP/rec2/ | grep -qx 'w1\.[0-9]*'" || fail "worker did not start"
-	grep -q "^NOTIFY_SOCKET" $(ls "$SM_TMP"/rec2/w1.* | grep -v tmp) && fail "NOTIFY_SOCKET set without need"
+	grep -q "^NOTIFY_SOCKET" $(ls "$SM_TMP"/rec2/w1.* | grep -v '\.tmp$') && fail "NOTIFY_SOCKET set without need"
 	return 0
 }
 
