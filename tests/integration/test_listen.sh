@@ -27,7 +27,7 @@ ids_seen() {
 # 127.0.0.1:0 placed at FDNUM, then exec of the master (same pid), with
 # LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES=web when ACTIVATE is 1.
 start_with_socket() {
-	local fdnum=$1 activate=$2
+	local fdnum=$1 activate=$2 portfile="$SM_TMP/port.$RANDOM$RANDOM"
 	shift 2
 	SM_LOG="$SM_TMP/master.$RANDOM.log"
 	setsid python3 -c '
@@ -42,11 +42,11 @@ os.set_inheritable(fdnum, True)
 if activate:
     os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS="1", LISTEN_FDNAMES="web")
 os.execv(sys.argv[4], sys.argv[4:])
-' "$fdnum" "$activate" "$SM_TMP/port" "$SM_BIN" "$@" >"$SM_LOG.out" 2>"$SM_LOG" &
+' "$fdnum" "$activate" "$portfile" "$SM_BIN" "$@" >"$SM_LOG.out" 2>"$SM_LOG" &
 	SM_PID=$!
 	track "$SM_PID"
-	wait_for 5 test -s "$SM_TMP/port" || fail "socket helper did not start"
-	PORT=$(cat "$SM_TMP/port")
+	wait_for 5 test -s "$portfile" || fail "socket helper did not start"
+	PORT=$(cat "$portfile")
 }
 
 t_ephemeral_port_served_by_every_worker() {
