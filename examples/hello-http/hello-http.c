@@ -102,17 +102,21 @@ static void drop(int i)
 	conns[i] = conns[--n_conns];
 }
 
-static void accept_all(int lfd)
+/* One connection per wake-up: a burst of reconnecting clients (after a
+ * reload) spreads over every worker instead of landing on the first. */
+static void accept_one(int lfd)
 {
-	while (n_conns < MAX_CONN) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		memset(&conns[n_conns], 0, sizeof(conns[0]));
-		conns[n_conns].fd = fd;
-		conns[n_conns].idle_since = now_ms();
-		n_conns++;
-	}
+	int fd;
+
+	if (n_conns >= MAX_CONN)
+		return;
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	memset(&conns[n_conns], 0, sizeof(conns[0]));
+	conns[n_conns].fd = fd;
+	conns[n_conns].idle_since = now_ms();
+	n_conns++;
 }
 
 /* A whole request head in c->in: queue the answer and consume it. */
@@ -237,7 +241,7 @@ int main(void)
 		}
 		for (i = 0; i < nl; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_all(listeners[i]);
+				accept_one(listeners[i]);
 		/* Walk backwards: drop() moves the last connection into the gap. */
 		for (i = n - nl - 1; i >= 0; i--)
 			if (pfd[nl + i].revents && serve(&conns[i], pfd[nl + i].revents) < 0)

@@ -182,4 +182,18 @@ t_outer_variables_never_leak() {
 	return 0
 }
 
+t_python_example_serves_and_stops() {
+	local app
+	app="$(cd "$(dirname "$0")/../.." && pwd)/examples/python-app/app.py"
+	sm_start -w 2 --ready notify --ready-timeout 20 --bind 127.0.0.1:0 -- python3 "$app"
+	wait_for 20 grep -q "workers ready" "$SM_LOG" || fail "python workers not ready"
+	wait_for 5 port_known || fail "master holds no listening socket"
+	ids_seen "http://127.0.0.1:$PORT/" 2 15 || fail "not both python workers answered"
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 10 || fail "no exit on TERM"
+	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE"
+	grep -q "sending KILL" "$SM_LOG" && fail "a python worker had to be killed"
+	return 0
+}
+
 run_tests "$@"
