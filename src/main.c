@@ -41,6 +41,7 @@ int main(int argc, char *argv[])
 	case SM_PARSE_USAGE:
 	case SM_PARSE_CONFIG:
 		fprintf(stderr, "sentrik-master: %s\n", err);
+		sm_config_free(&cfg);
 		return pr == SM_PARSE_USAGE ? EXIT_USAGE : EXIT_CONFIG;
 	}
 	sm_log_setup(cfg.log_level, cfg.log_format);
@@ -58,6 +59,7 @@ int main(int argc, char *argv[])
 							   sizeof(err));
 		if (lr != SM_LISTEN_OK) {
 			sm_fatalx("%s", err);
+			sm_config_free(&cfg);
 			return lr == SM_LISTEN_USAGE ? EXIT_USAGE : EXIT_OSERR;
 		}
 		setup.listen_fds = listeners.fds;
