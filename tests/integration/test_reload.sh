@@ -137,4 +137,35 @@ t_watchdog_kills_a_stopped_worker() {
 		fail "worker not replaced"
 }
 
+# hello-http on TERM: no new connections, but a request already begun is
+# answered (with Connection: close) before the worker exits.
+t_hello_http_finishes_request_in_flight() {
+	sm_start -w 1 --ready notify --graceful-timeout 10 --bind 127.0.0.1:0 -- "$HELLO"
+	wait_for 5 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	wait_for 5 port_known || fail "no socket"
+	python3 - "$PORT" "$SM_PID" >"$SM_TMP/inflight.out" 2>&1 <<'PY'
+import os, signal, socket, sys, time
+port, master = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+time.sleep(0.3)                      # accepted by the worker, head not complete
+os.kill(master, signal.SIGTERM)
+time.sleep(0.3)
+s.sendall(b"\r\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode(errors="replace"))
+PY
+	grep -q "^HTTP/1.1 200 OK" "$SM_TMP/inflight.out" || fail "no answer: $(cat "$SM_TMP/inflight.out")"
+	grep -qi "^Connection: close" "$SM_TMP/inflight.out" || fail "not told to close"
+	wait_exit "$SM_PID" 10 || fail "no exit after TERM"
+	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE"
+	grep -q "sending KILL" "$SM_LOG" && fail "worker had to be killed"
+	return 0
+}
+
 run_tests "$@"
