@@ -168,4 +168,21 @@ PY
 	return 0
 }
 
+# Sockets are bound once, before the drop: a new --bind at reload is
+# reported, the new generation serves on the sockets bound at start.
+t_changed_bind_at_reload_keeps_sockets() {
+	printf 'bind = 127.0.0.1:0\n' >"$SM_TMP/bind.ini"
+	sm_start --config "$SM_TMP/bind.ini" -w 1 -- "$HELLO"
+	wait_for 5 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	wait_for 5 port_known || fail "no socket"
+	printf 'bind = unix:%s/new.sock\n' "$SM_TMP" >"$SM_TMP/bind.ini"
+	kill -HUP "$SM_PID"
+	wait_for 5 grep -q "reload done: generation 1" "$SM_LOG" || fail "reload not done"
+	grep -q "take effect only at start; keeping the 1 listening sockets" "$SM_LOG" ||
+		fail "changed --bind not reported"
+	[ ! -e "$SM_TMP/new.sock" ] || fail "a new socket was bound at reload"
+	curl -s --max-time 3 "http://127.0.0.1:$PORT/" | grep -q "generation 1" ||
+		fail "generation 1 not serving on the old socket"
+}
+
 run_tests "$@"
