@@ -48,10 +48,12 @@ $(PROG): $(BUILD)/$(PROG)
 	@ln -sf $(BUILD)/$(PROG) $(PROG)
 
 $(BUILD)/$(PROG): $(OBJS)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(OBJS) $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(OBJS) $(LIBS)
 
 $(BUILD)/%.o: src/%.c $(wildcard include/sentrik/*.h) | $(BUILD)
-	$(CC) $(CFLAGS_ALL) -MMD -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -MMD -c -o $@ $<
 
 $(BUILD):
 	@mkdir -p $(BUILD)/tests $(BUILD)/helpers $(BUILD)/examples

@@ -15,6 +15,7 @@
 
 #include <sentrik/config.h>
 #include <sentrik/cpus.h>
+#include <sentrik/listen.h>
 #include <sentrik/sig.h>
 
 #define SM_MAX_WORKERS_CEILING 65536
@@ -289,10 +290,13 @@ static void add_require_env(struct parse_state *st, const struct origin *o, cons
 static void add_bind(struct parse_state *st, const struct origin *o, const char *v)
 {
 	struct sm_config *cfg = st->cfg;
+	struct sm_addr addr;
+	char why[512];
 	void *more;
 
-	if (*v == '\0') {
-		fail(st, o, "--bind: empty address");
+	/* Checked here so a bad address is a usage error before anything is bound. */
+	if (sm_addr_parse(v, &addr, why, sizeof(why)) < 0) {
+		fail(st, o, "%s", why);
 		return;
 	}
 	if ((more = grow(cfg->binds, cfg->n_binds, sizeof(char *))) == NULL) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <sentrik/config.h>
+#include <sentrik/listen.h>
 #include <sentrik/log.h>
 #include <sentrik/logs.h>
 #include <sentrik/master.h>
@@ -59,6 +60,33 @@ static int priv_fail(const struct sm_report *rep, struct sm_config *cfg)
 	return priv_exit_code(rep->first);
 }
 
+/* --check: bind every TCP address and close it again (a unix: path is
+ * only parsed: creating its file would change the system). */
+static void check_binds(const struct sm_config *cfg, struct sm_report *rep)
+{
+	struct sm_listen_opts opts = {cfg->backlog, cfg->reuse_port, (uid_t)-1, (gid_t)-1};
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < cfg->n_binds; i++) {
+		enum sm_listen_result why;
+		struct sm_addr addr;
+		int fd = -1;
+
+		if (sm_addr_parse(cfg->binds[i], &addr, err, sizeof(err)) == 0 &&
+		    (addr.kind == SM_ADDR_UNIX || addr.kind == SM_ADDR_FD ||
+		     (fd = sm_listen_bind(&addr, cfg->binds[i], &opts, &why,
+					     err, sizeof(err))) >= 0)) {
+			if (fd >= 0)
+				close(fd);
+			sm_report_step(rep, SM_PRIV_OK, "bind", NULL, "%s can be bound", cfg->binds[i]);
+		} else {
+			sm_report_step(rep, SM_PRIV_SYSTEM, "bind",
+				       "free the address or choose another one", "%s", err);
+		}
+	}
+}
+
 /* --check: every start-up step that changes nothing, in start order, each
  * printed with ok/FAIL; the exit code is the one a start would end with. */
 static int run_check(const struct sm_config *cfg)
@@ -71,7 +99,7 @@ static int run_check(const struct sm_config *cfg)
 		sm_priv_check_env(cfg, environ, &rep);
 	} else {
 		sm_priv_check_env(cfg, environ, &rep);
-		/* listen.c: the would-bind test of every --bind goes here. */
+		check_binds(cfg, &rep);
 		sm_priv_prepare_paths(cfg, &id, &rep);
 		sm_priv_preflight(cfg, &id, false, &rep);
 	}
@@ -89,6 +117,7 @@ int main(int argc, char *argv[])
 	struct sm_master_setup setup = {0};
 	struct sm_report rep = {0};
 	struct sm_identity id;
+	struct sm_listeners listeners;
 	char err[1024], reason[4096];
 	enum sm_parse_result pr;
 	int code, pid1;
@@ -106,6 +135,7 @@ int main(int argc, char *argv[])
 	case SM_PARSE_USAGE:
 	case SM_PARSE_CONFIG:
 		fprintf(stderr, "sentrik-master: %s\n", err);
+		sm_config_free(&cfg);
 		return pr == SM_PARSE_USAGE ? EXIT_USAGE : EXIT_CONFIG;
 	}
 	sm_log_setup(cfg.log_level, cfg.log_format);
@@ -126,7 +156,28 @@ int main(int argc, char *argv[])
 	if (sm_priv_resolve(&cfg, &id, &rep) != SM_PRIV_OK ||
 	    sm_priv_check_env(&cfg, environ, &rep) != SM_PRIV_OK)
 		return priv_fail(&rep, &cfg);
-	/* listen.c: bind every --bind socket here, while still root. */
+	/* Listening sockets, bound while still root so --user app --bind :80
+	 * works with no capability left afterwards. */
+	{
+		struct sm_listen_opts lopts = {
+			.backlog = cfg.backlog,
+			.reuse_port = cfg.reuse_port,
+			.uid = id.mode == SM_ID_DROP ? id.uid : (uid_t)-1,
+			.gid = id.mode == SM_ID_DROP ? id.gid : (gid_t)-1,
+		};
+		enum sm_listen_result lr = sm_listen_setup(&listeners, &cfg, &lopts, err,
+							   sizeof(err));
+		if (lr != SM_LISTEN_OK) {
+			sm_fatalx("%s", err);
+			sm_config_free(&cfg);
+			return lr == SM_LISTEN_USAGE ? EXIT_USAGE : EXIT_OSERR;
+		}
+		setup.listen_fds = listeners.fds;
+		setup.n_listen = listeners.n;
+		setup.listen_names = listeners.names;
+		for (size_t i = 0; i < listeners.n; i++)
+			sm_info("listening on %s (fd %d)", listeners.texts[i], listeners.fds[i]);
+	}
 	/* Paths are tried as USER before --chown changes anything (judged as
 	 * they will be), and once more after, as they are. */
 	if (sm_priv_preflight(&cfg, &id, false, &rep) != SM_PRIV_OK ||
@@ -149,6 +200,8 @@ int main(int argc, char *argv[])
 	setup.is_pid1 = pid1;
 	if (sm_logs_open(&cfg) < 0)
 		return 73; /* cannot create or write the log file */
+	setup.argc = argc;
+	setup.argv = argv;
 	code = sm_master_run(&setup, reason, sizeof(reason));
 	if (code != 0)
 		sm_fatalx("%s", reason[0] ? reason : "stopped");
@@ -156,6 +209,7 @@ int main(int argc, char *argv[])
 		sm_info("exiting");
 	if (cfg.pid_file != NULL)
 		sm_priv_remove_pidfile(cfg.pid_file);
+	sm_listeners_close(&listeners);
 	sm_config_free(&cfg);
 	return code;
 }

@@ -51,6 +51,12 @@ struct sm_master {
 	struct sm_capture *captures;
 	ev_io sink_io;      /* a full log pipe or socket becoming writable */
 	ev_prepare sink_check;
+	struct sm_notify_in notify; /* workers' READY=1 / WATCHDOG=1 arrive here */
+	ev_io notify_watch;
+	char notify_var[64];        /* "NOTIFY_SOCKET=@..." */
+	struct sm_config *own_cfg;  /* cfg when a reload built it; NULL: the caller's */
+	struct sm_config *next_cfg; /* the config of the generation being started */
+	struct sm_pool_params saved_params; /* to restore if that generation fails */
 	int exit_code;
 	char *reason;
 	size_t reason_len;
@@ -211,24 +217,51 @@ static void capture_close_all(struct sm_master *m)
 	}
 }
 
+/* The generation being started runs with the config its reload read. */
+static const struct sm_config *config_of(const struct sm_master *m, unsigned generation)
+{
+	if (m->next_cfg != NULL && m->pool.reloading && generation == m->pool.pending_gen)
+		return m->next_cfg;
+	return m->cfg;
+}
+
+static bool wants_notify(const struct sm_config *cfg)
+{
+	return cfg->ready == SM_READY_NOTIFY || cfg->timeout > 0;
+}
+
+static void pool_params_of(const struct sm_config *cfg, struct sm_pool_params *p)
+{
+	*p = (struct sm_pool_params){
+		.workers = cfg->workers,
+		.max_workers = cfg->max_workers,
+		.stop_signal = cfg->stop_signal,
+		.graceful_timeout = cfg->graceful_timeout,
+		.ready_timeout = cfg->ready == SM_READY_NOTIFY ? cfg->ready_timeout : 0,
+		.watchdog_timeout = cfg->timeout,
+		.ready_on_exec = cfg->ready == SM_READY_EXEC,
+	};
+}
+
 static void do_spawn(struct sm_master *m, const struct sm_action *a)
 {
 	struct sm_logs_stream *streams[2];
 	int child_fds[2];
 	char listen_pid[sizeof(SM_LISTEN_PID_VAR) + SM_LISTEN_PID_ROOM];
-	char id_var[40], gen_var[40];
+	char id_var[40], gen_var[40], watchdog_var[48];
+	const struct sm_config *cfg = config_of(m, a->generation);
 	size_t n = m->env.n, i;
-	char *envp[n + 4];
+	char *envp[n + 6];
 	struct sm_spawn_error error;
 	struct sm_spawn req = {
 		.path = m->path,
-		.argv = m->cfg->command,
+		.argv = cfg->command,
 		.envp = envp,
 		.fds = m->setup->listen_fds,
 		.n_fds = m->setup->n_listen,
 		.stdout_fd = -1,
 		.stderr_fd = -1,
-		.chdir = m->cfg->chdir,
+		.chdir = cfg->chdir,
 		.master_pid = m->pid,
 	};
 	pid_t pid;
@@ -245,6 +278,15 @@ static void do_spawn(struct sm_master *m, const struct sm_action *a)
 	snprintf(gen_var, sizeof(gen_var), "SENTRIK_GENERATION=%u", a->generation);
 	envp[n++] = id_var;
 	envp[n++] = gen_var;
+	if (wants_notify(cfg) && m->notify.fd >= 0) {
+		envp[n++] = m->notify_var;
+		/* An app that pings only when asked to (sd_watchdog_enabled) is asked. */
+		if (cfg->timeout > 0) {
+			snprintf(watchdog_var, sizeof(watchdog_var), "WATCHDOG_USEC=%llu",
+				 (unsigned long long)(cfg->timeout * 1e6));
+			envp[n++] = watchdog_var;
+		}
+	}
 	if (m->setup->n_listen > 0) {
 		snprintf(listen_pid, sizeof(listen_pid), "%s", SM_LISTEN_PID_VAR);
 		envp[n++] = listen_pid;
@@ -270,26 +312,132 @@ static void do_spawn(struct sm_master *m, const struct sm_action *a)
 	}
 	char reason[SM_PATH_MAX + 128];
 	snprintf(reason, sizeof(reason), "cannot %s '%s': %s", error.stage,
-		 strcmp(error.stage, "chdir to") == 0 ? m->cfg->chdir : m->cfg->command[0],
+		 strcmp(error.stage, "chdir to") == 0 ? cfg->chdir : cfg->command[0],
 		 strerror(error.err));
 	if (m->pool.phase != SM_PHASE_BOOT)
 		sm_errorx("worker %d: %s", a->slot, reason);
 	sm_pool_spawn_failed(&m->pool, a->slot, a->generation, reason, mono_now());
 }
 
-/* The seam for a reload's preparation: the command is looked up again so
- * a new binary at another place in PATH is picked up. */
+static bool same_binds(const struct sm_config *a, const struct sm_config *b)
+{
+	size_t i;
+
+	if (a->n_binds != b->n_binds || a->backlog != b->backlog || a->reuse_port != b->reuse_port)
+		return false;
+	for (i = 0; i < a->n_binds; i++)
+		if (strcmp(a->binds[i], b->binds[i]) != 0)
+			return false;
+	return true;
+}
+
+static void watch_signal(struct sm_master *m, int sig);
+static int open_notify(struct sm_master *m);
+
+/* Read the command line and --config again into a new config; the current
+ * one stays in force unless all of it is valid. */
+static struct sm_config *reread_config(struct sm_master *m)
+{
+	struct sm_config *cfg = calloc(1, sizeof(*cfg));
+	char err[1024];
+	enum sm_parse_result pr;
+
+	if (cfg == NULL) {
+		sm_errorx("reload refused: out of memory; generation %u keeps serving",
+			  m->pool.serving_gen);
+		return NULL;
+	}
+	pr = sm_config_parse(cfg, m->setup->argc, m->setup->argv, err, sizeof(err));
+	if (pr != SM_PARSE_OK) {
+		sm_errorx("reload refused: %s; generation %u keeps serving",
+			  err[0] ? err : "invalid configuration", m->pool.serving_gen);
+		sm_config_free(cfg);
+		free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static void drop_next_config(struct sm_master *m)
+{
+	if (m->next_cfg == NULL)
+		return;
+	m->pool.params = m->saved_params;
+	sm_config_free(m->next_cfg);
+	free(m->next_cfg);
+	m->next_cfg = NULL;
+}
+
+/* The seam for a reload's preparation: the config is read again and the
+ * command looked up again, so a new binary at another place in PATH is
+ * picked up.  The new generation runs with what was read. */
 static int prepare_reload(struct sm_master *m)
 {
 	char path[SM_PATH_MAX];
+	struct sm_config *cfg = NULL;
+	struct sm_pool_params params;
+	int sig;
 
-	if (sm_spawn_resolve(m->cfg->command[0], getenv("PATH"), path, sizeof(path)) < 0) {
-		sm_errorx("reload refused: cannot execute '%s': %s; generation %u keeps serving",
-			  m->cfg->command[0], strerror(errno), m->pool.serving_gen);
+	if (m->setup->argv != NULL && (cfg = reread_config(m)) == NULL)
 		return -1;
+	if (sm_spawn_resolve((cfg ? cfg : m->cfg)->command[0], getenv("PATH"), path,
+			     sizeof(path)) < 0) {
+		sm_errorx("reload refused: cannot execute '%s': %s; generation %u keeps serving",
+			  (cfg ? cfg : m->cfg)->command[0], strerror(errno), m->pool.serving_gen);
+		goto fail;
+	}
+	if (cfg != NULL && wants_notify(cfg) && open_notify(m) < 0) {
+		sm_error("reload refused: cannot create the workers' notify socket");
+		goto fail;
 	}
 	memcpy(m->path, path, sizeof(path));
+	if (cfg == NULL)
+		return 0;
+	/* Sockets were bound before privileges were dropped; a new address
+	 * (a port below 1024 above all) cannot be bound now. */
+	if (!same_binds(m->cfg, cfg))
+		sm_warnx("reload: --bind, --backlog and --reuse-port take effect only at start; "
+			 "keeping the %zu listening sockets bound then",
+			 m->setup->n_listen);
+	m->next_cfg = cfg;
+	m->saved_params = m->pool.params;
+	pool_params_of(cfg, &params);
+	params.workers = m->pool.params.workers;
+	params.max_workers = m->pool.params.max_workers; /* sizes the slot table */
+	m->pool.params = params;
+	for (sig = 1; sig <= 64; sig++)
+		if (cfg->forward & (UINT64_C(1) << (sig - 1)))
+			watch_signal(m, sig);
 	return 0;
+fail:
+	if (cfg != NULL) {
+		sm_config_free(cfg);
+		free(cfg);
+	}
+	return -1;
+}
+
+/* The new generation took over: its config becomes the one in force. */
+static void commit_reload(struct sm_master *m)
+{
+	struct sm_config *cfg = m->next_cfg;
+	int delta;
+
+	if (cfg == NULL)
+		return;
+	m->next_cfg = NULL;
+	delta = cfg->workers - m->cfg->workers;
+	if (m->own_cfg != NULL) {
+		sm_config_free(m->own_cfg);
+		free(m->own_cfg);
+	}
+	m->own_cfg = cfg;
+	m->cfg = cfg;
+	sm_log_setup(cfg->log_level, cfg->log_format);
+	if (delta != 0) {
+		sm_pool_scale(&m->pool, delta);
+		sm_info("reload: %d workers wanted", m->pool.target);
+	}
 }
 
 /* The service manager's view (SPEC §7).  Every message comes from the
@@ -383,11 +531,13 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 	case SM_ACT_RELOADED:
 		sm_info("reload done: generation %u serving with %d workers", m->pool.serving_gen,
 			m->pool.target);
+		commit_reload(m);
 		tell_ready(m, NULL);
 		break;
 	case SM_ACT_ROLLED_BACK:
 		sm_errorx("reload failed: %s; generation %u keeps serving", a->reason,
 			  m->pool.serving_gen);
+		drop_next_config(m);
 		tell_ready(m, a->reason);
 		break;
 	case SM_ACT_EXIT:
@@ -457,6 +607,50 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	else
 		sm_warnx("worker %d (pid %ld) %s", info.slot, (long)w->rpid, how);
 	reconcile(m);
+}
+
+/* What workers say on the notify socket, attributed by the sender's pid:
+ * a message from any other process is ignored. */
+static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sm_master *m = w->data;
+	struct sm_notify_msg msg;
+	int count = 0, rc = 0;
+	pid_t pid;
+
+	(void)loop;
+	(void)revents;
+	while (count++ < 64 && (rc = sm_notify_in_recv(&m->notify, &pid, &msg)) > 0) {
+		const struct sm_worker *wk = sm_pool_find(&m->pool, pid);
+		double now = mono_now();
+
+		if (wk == NULL) {
+			sm_debug("notify message from pid %ld, not a worker: ignored", (long)pid);
+			continue;
+		}
+		if (msg.status[0] != '\0')
+			sm_debug("worker %d (pid %ld) status: %s", wk->slot, (long)pid, msg.status);
+		if (msg.ready && sm_pool_ready(&m->pool, pid, now) == 0)
+			sm_debug("worker %d (pid %ld) ready", wk->slot, (long)pid);
+		if (msg.watchdog)
+			(void)sm_pool_watchdog(&m->pool, pid, now);
+	}
+	if (rc < 0)
+		sm_warn("notify socket");
+	reconcile(m);
+}
+
+static int open_notify(struct sm_master *m)
+{
+	if (m->notify.fd >= 0)
+		return 0;
+	if (sm_notify_in_open(&m->notify) < 0)
+		return -1;
+	snprintf(m->notify_var, sizeof(m->notify_var), "NOTIFY_SOCKET=%s", m->notify.name);
+	ev_io_init(&m->notify_watch, on_notify, m->notify.fd, EV_READ);
+	m->notify_watch.data = m;
+	ev_io_start(m->loop, &m->notify_watch);
+	return 0;
 }
 
 static void forward(struct sm_master *m, int sig)
@@ -556,21 +750,14 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 	const struct sm_config *cfg = setup->cfg;
 	struct sm_master m = {
 		.setup = setup, .cfg = cfg, .pid = getpid(), .reason = reason,
-		.reason_len = reason_len,
+		.reason_len = reason_len, .notify.fd = -1,
 	};
-	struct sm_pool_params params = {
-		.workers = cfg->workers,
-		.max_workers = cfg->max_workers,
-		.stop_signal = cfg->stop_signal,
-		.graceful_timeout = cfg->graceful_timeout,
-		.ready_timeout = cfg->ready == SM_READY_NOTIFY ? cfg->ready_timeout : 0,
-		.watchdog_timeout = cfg->timeout,
-		.ready_on_exec = cfg->ready == SM_READY_EXEC,
-	};
+	struct sm_pool_params params;
 	size_t i;
 	int sig;
 
 	reason[0] = '\0';
+	pool_params_of(cfg, &params);
 	if (sm_spawn_resolve(cfg->command[0], getenv("PATH"), m.path, sizeof(m.path)) < 0) {
 		snprintf(reason, reason_len, "cannot execute '%s': %s", cfg->command[0],
 			 strerror(errno));
@@ -612,10 +799,18 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 		m.watchdog.data = &m;
 		ev_timer_start(m.loop, &m.watchdog);
 	}
+	if (wants_notify(cfg) && open_notify(&m) < 0) {
+		snprintf(reason, reason_len, "cannot create the workers' notify socket: %s",
+			 strerror(errno));
+		m.exit_code = 71;
+		m.done = true;
+	}
 
-	sm_info("starting %d workers of '%s'%s", cfg->workers, m.path,
-		setup->is_pid1 ? " as PID 1" : "");
-	reconcile(&m);
+	if (!m.done) {
+		sm_info("starting %d workers of '%s'%s", cfg->workers, m.path,
+			setup->is_pid1 ? " as PID 1" : "");
+		reconcile(&m);
+	}
 	if (!m.done)
 		ev_run(m.loop, 0);
 
@@ -628,6 +823,14 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 	sm_notifier_close(&m.manager);
 	for (i = 0; i < m.n_signals; i++)
 		ev_signal_stop(m.loop, &m.signals[i]);
+	if (m.notify.fd >= 0)
+		ev_io_stop(m.loop, &m.notify_watch);
+	sm_notify_in_close(&m.notify);
+	drop_next_config(&m);
+	if (m.own_cfg != NULL) {
+		sm_config_free(m.own_cfg);
+		free(m.own_cfg);
+	}
 	sm_pool_free(&m.pool);
 	sm_env_free(&m.env);
 	return m.exit_code;

@@ -131,3 +131,103 @@ void sm_notifier_close(struct sm_notifier *n)
 		close(n->fd);
 	n->fd = -1;
 }
+
+int sm_notify_in_open(struct sm_notify_in *in)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	socklen_t len = sizeof(sa_family_t);
+	int one = 1;
+
+	in->name[0] = '\0';
+	in->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (in->fd < 0)
+		return -1;
+	/* Binding only the family autobinds: the kernel picks a free abstract
+	 * name, so two masters never collide and nothing lands on a disk. */
+	if (setsockopt(in->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+	    bind(in->fd, (struct sockaddr *)&addr, len) < 0)
+		goto fail;
+	len = sizeof(addr);
+	if (getsockname(in->fd, (struct sockaddr *)&addr, &len) < 0)
+		goto fail;
+	len -= (socklen_t)offsetof(struct sockaddr_un, sun_path);
+	if (len < 2 || len >= sizeof(in->name) || addr.sun_path[0] != '\0') {
+		errno = EINVAL;
+		goto fail;
+	}
+	in->name[0] = '@';
+	memcpy(in->name + 1, addr.sun_path + 1, len - 1);
+	in->name[len] = '\0';
+	return 0;
+fail:
+	sm_notify_in_close(in);
+	return -1;
+}
+
+static void close_passed_fds(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int), i;
+			int fds[n > 0 ? n : 1];
+			memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+			for (i = 0; i < n; i++)
+				close(fds[i]);
+		}
+	}
+}
+
+static pid_t sender_of(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	struct ucred cred;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(cred))) {
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+			return cred.pid;
+		}
+	return 0;
+}
+
+int sm_notify_in_recv(const struct sm_notify_in *in, pid_t *pid, struct sm_notify_msg *msg)
+{
+	char buf[4096];
+	union {
+		struct cmsghdr align;
+		char space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+	} control;
+	int dropped = 0;
+
+	/* Dropped datagrams are bounded per call so a flood cannot hold the loop. */
+	while (dropped < 64) {
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+				    .msg_controllen = sizeof(control)};
+		ssize_t n = recvmsg(in->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		}
+		close_passed_fds(&mh);
+		if ((size_t)n > sizeof(buf) || (mh.msg_flags & MSG_CTRUNC) ||
+		    (*pid = sender_of(&mh)) <= 0 || sm_notify_parse(buf, (size_t)n, msg) < 0) {
+			dropped++;
+			continue;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+void sm_notify_in_close(struct sm_notify_in *in)
+{
+	if (in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+}

@@ -17,6 +17,8 @@ struct sm_master_setup {
 	size_t n_listen;
 	const char *listen_names; /* LISTEN_FDNAMES value, NULL when none */
 	int is_pid1;
+	int argc;               /* the command line, parsed again (with --config) on HUP */
+	char *const *argv;
 };
 
 /* Run until shutdown.  Returns the exit code; *reason then says why when

@@ -46,4 +46,19 @@ int sm_notifier_open(struct sm_notifier *n, char *const *env, pid_t self);
 int sm_notifier_send(const struct sm_notifier *n, const char *text);
 void sm_notifier_close(struct sm_notifier *n);
 
+/* The master's own socket for its workers: a datagram socket in the
+ * abstract namespace with a kernel-chosen unique name and SO_PASSCRED, so
+ * every message carries the sender's pid. */
+struct sm_notify_in {
+	int fd; /* -1: not open */
+	char name[32]; /* the NOTIFY_SOCKET value for workers: "@" + name */
+};
+
+int sm_notify_in_open(struct sm_notify_in *in);
+/* The next message that names its sender: 1 with *pid and msg filled, 0
+ * when none is waiting, -1 on error.  Datagrams without credentials, too
+ * long or malformed are dropped; descriptors sent along are closed. */
+int sm_notify_in_recv(const struct sm_notify_in *in, pid_t *pid, struct sm_notify_msg *msg);
+void sm_notify_in_close(struct sm_notify_in *in);
+
 #endif

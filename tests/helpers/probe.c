@@ -13,6 +13,8 @@
  *                      one a line; TERM, INT and QUIT still end the probe
  *   --orphan FILE      leave an orphan: a child forks a grandchild that
  *                      writes its pid to FILE and waits; the child exits
+ *   --notify TEXT      send TEXT ("READY=1") to NOTIFY_SOCKET
+ *   --ping SEC         send WATCHDOG=1 every SEC seconds, forever
  * After the last option the probe waits for signals forever. */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +81,29 @@ static void copy_status(const char *to)
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
 	write_file(to, buf);
+}
+
+static void notify(const char *text)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = path ? strlen(path) : 0;
+	int fd;
+
+	if (len < 2 || len >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "probe: no usable NOTIFY_SOCKET\n");
+		exit(2);
+	}
+	memcpy(sa.sun_path, path, len);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (fd < 0 || sendto(fd, text, strlen(text), 0, (struct sockaddr *)&sa,
+			     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0) {
+		perror("probe: notify");
+		exit(2);
+	}
+	close(fd);
 }
 
 static void grandchild(const char *file)
@@ -184,6 +212,14 @@ int main(int argc, char **argv)
 			i++;
 		} else if (strcmp(arg, "--orphan-loop") == 0) {
 			orphan_loop();
+		} else if (strcmp(arg, "--notify") == 0 && val) {
+			notify(val);
+			i++;
+		} else if (strcmp(arg, "--ping") == 0 && val) {
+			for (;;) {
+				notify("WATCHDOG=1");
+				nap(atof(val));
+			}
 		} else if (strcmp(arg, "--status") == 0 && val) {
 			copy_status(val);
 			i++;
