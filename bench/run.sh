@@ -82,7 +82,7 @@ median() {
 		END {
 			if (NR == 0) { print "error"; exit }
 			m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-			printf "%.4g\n", m
+			printf (m < 10 ? "%.2f\n" : "%.4g\n"), m
 		}'
 }
 
@@ -127,13 +127,13 @@ alternate() {
 say "idle wake-ups: ${IDLE} s window, in the background"
 for side in bare sentrik; do
 	(cmd "$side" 4 "$tmp/fifo.idle-$side" &&
-		"$tools/timer" idle "$tmp/fifo.idle-$side" "$tmp/idle-$side.log" 4 "$IDLE" \
+		exec "$tools/timer" idle "$tmp/fifo.idle-$side" "$tmp/idle-$side.log" 4 "$IDLE" \
 			-- "${CMD[@]}" >"$tmp/idle.$side") &
 	idle_pids+=($!)
 done
 if [ $have_tini = 1 ]; then
 	(cmd tini 1 "$tmp/fifo.idle-tini" &&
-		"$tools/timer" idle "$tmp/fifo.idle-tini" "$tmp/idle-tini.log" 1 "$IDLE" \
+		exec "$tools/timer" idle "$tmp/fifo.idle-tini" "$tmp/idle-tini.log" 1 "$IDLE" \
 			-- "${CMD[@]}" >"$tmp/idle.tini") &
 	idle_pids+=($!)
 fi

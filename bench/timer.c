@@ -267,6 +267,17 @@ static void on_alarm(int sig)
 		kill(sup_pid, SIGKILL);
 }
 
+static int stop_signal = SIGTERM;
+
+/* Interrupted (the run was cut short): take the supervisor down with us. */
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	if (sup_pid > 0)
+		kill(sup_pid, stop_signal);
+	_exit(130);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what, *fifo, *log;
@@ -285,7 +296,12 @@ int main(int argc, char **argv)
 		n = atoi(argv[4]);
 	if (sep > 5)
 		arg2 = atoi(argv[5]);
+	/* unshare passes TERM on to nobody: its --kill-child takes the namespace down on KILL. */
+	if (strcmp(what, "reap") == 0)
+		stop_signal = SIGKILL;
 	signal(SIGALRM, on_alarm);
+	signal(SIGTERM, on_interrupt);
+	signal(SIGINT, on_interrupt);
 	signal(SIGPIPE, SIG_IGN);
 	/* Orphans of a dying supervisor come back to us, to be reaped. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
@@ -319,8 +335,7 @@ int main(int argc, char **argv)
 	} else {
 		fail("unknown scenario");
 	}
-	/* unshare passes TERM on to nobody: its --kill-child takes the namespace down on KILL. */
-	stop(strcmp(what, "reap") == 0 ? SIGKILL : SIGTERM);
+	stop(stop_signal);
 	close(fifo_fd);
 	unlink(fifo);
 	return 0;
