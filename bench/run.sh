@@ -82,7 +82,8 @@ median() {
 		END {
 			if (NR == 0) { print "error"; exit }
 			m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-			printf (m < 10 ? "%.2f\n" : "%.4g\n"), m
+			if (m == int(m)) printf "%d\n", m
+			else printf (m < 10 ? "%.2f\n" : "%.4g\n"), m
 		}'
 }
 
