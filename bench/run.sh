@@ -78,11 +78,11 @@ timer() {
 
 median() {
 	grep -E '^[0-9.]+$' | sort -n | awk '
-		{ a[NR] = $1 }
+		{ a[NR] = $1; if ($1 != int($1)) frac = 1 }
 		END {
 			if (NR == 0) { print "error"; exit }
 			m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-			if (m == int(m)) printf "%d\n", m
+			if (!frac && m == int(m)) printf "%d\n", m
 			else printf (m < 10 ? "%.2f\n" : "%.4g\n"), m
 		}'
 }
