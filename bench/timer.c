@@ -1,0 +1,342 @@
+/* timer: starts one supervisor (sentrik-master, the bare loop, tini...)
+ * with bench probes as workers, measures one thing, prints the figure on
+ * standard output, and stops everything it started.  The probes report
+ * through a FIFO, so every side is timed by the same clock and the same
+ * signal of life.
+ *
+ *   timer spawn   FIFO LOG N          -- SUPERVISOR...  ms until N probes run
+ *   timer rss     FIFO LOG N          -- SUPERVISOR...  VmRSS KiB, N idle probes
+ *   timer idle    FIFO LOG N SEC      -- SUPERVISOR...  context switches in SEC s
+ *   timer term    FIFO LOG N          -- SUPERVISOR...  ms from TERM to its exit
+ *   timer restart FIFO LOG N ROUNDS   -- SUPERVISOR...  ms from kill -9 of a
+ *                                        probe to its replacement running; one
+ *                                        line per kill, N kills per round
+ *   timer reap    FIFO LOG            -- SUPERVISOR...  ms a probe --orphans
+ *                                        reports (it runs under PID 1)
+ *
+ * The supervisor's output goes to LOG.  Every wait is bounded: a side that
+ * hangs is killed and the figure is "error". */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "record.h"
+
+#define WAIT_MS 60000
+#define STOP_MS 15000
+#define CLEANUP_MS 3000
+
+static int fifo_fd = -1;
+static pid_t sup_pid;
+static double started_at; /* before the fork: the child may run to the end first */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void nap_ms(double ms)
+{
+	struct timespec ts = {(time_t)(ms / 1e3), (long)((ms - (double)(time_t)(ms / 1e3) * 1e3) * 1e6)};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Kill whatever is left below us (we are a subreaper, so that includes
+ * orphans of the supervisor) and reap until nothing is left. */
+static void reap_all(double deadline)
+{
+	for (;;) {
+		pid_t pid = waitpid(-1, NULL, WNOHANG);
+		if (pid < 0 && errno == ECHILD)
+			return;
+		if (pid > 0)
+			continue;
+		if (now_ms() > deadline) {
+			char path[64], buf[8192];
+			FILE *f;
+			snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)getpid(),
+				 (long)getpid());
+			f = fopen(path, "re");
+			if (f != NULL) {
+				while (fscanf(f, "%8191s", buf) == 1)
+					kill((pid_t)atol(buf), SIGKILL);
+				fclose(f);
+			}
+			deadline = now_ms() + 1000;
+		}
+		nap_ms(2);
+	}
+}
+
+static void stop(int sig)
+{
+	if (sup_pid > 0)
+		kill(sup_pid, sig);
+	reap_all(now_ms() + CLEANUP_MS);
+	sup_pid = 0;
+}
+
+static void fail(const char *why)
+{
+	fprintf(stderr, "timer: %s\n", why);
+	printf("error\n");
+	stop(SIGKILL);
+	exit(1);
+}
+
+static void open_fifo(const char *path)
+{
+	unlink(path);
+	if (mkfifo(path, 0666) < 0)
+		fail("cannot create the FIFO");
+	/* Opened for writing too, so it never reads as end of file between probes. */
+	fifo_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fifo_fd < 0)
+		fail("cannot open the FIFO");
+}
+
+static void start(char **argv, const char *log)
+{
+	started_at = now_ms();
+	sup_pid = fork();
+	if (sup_pid < 0)
+		fail("fork");
+	if (sup_pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+}
+
+static int next_record(struct bench_record *r, double deadline)
+{
+	size_t got = 0;
+
+	while (got < sizeof(*r)) {
+		struct pollfd p = {fifo_fd, POLLIN, 0};
+		double left = deadline - now_ms();
+		ssize_t n;
+		if (left <= 0)
+			return -1;
+		if (poll(&p, 1, (int)left + 1) < 0 && errno != EINTR)
+			return -1;
+		if (!(p.revents & POLLIN))
+			continue;
+		n = read(fifo_fd, (char *)r + got, sizeof(*r) - got);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return -1;
+	}
+	return 0;
+}
+
+/* Waits for n "running" records, noting each writer's pid in pids (if given). */
+static void wait_running(int n, pid_t *pids)
+{
+	double deadline = now_ms() + WAIT_MS;
+	struct bench_record r;
+	int seen = 0;
+
+	while (seen < n) {
+		if (next_record(&r, deadline) < 0)
+			fail("probes did not all report running in time");
+		if (r.kind != BENCH_RUNNING)
+			continue;
+		if (pids != NULL)
+			pids[seen] = r.pid;
+		seen++;
+	}
+}
+
+static long proc_field(pid_t pid, const char *name)
+{
+	char path[64], line[256];
+	size_t len = strlen(name);
+	long total = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		fail("cannot read the supervisor's /proc status");
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, name, len) == 0 && line[len] == ':')
+			total = atol(line + len + 1);
+	fclose(f);
+	return total;
+}
+
+/* Every wake-up of the supervisor's main thread, voluntary or not (all
+ * the supervisors measured are single-threaded). */
+static long ctxt_switches(pid_t pid)
+{
+	char path[64], line[256];
+	long total = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/status", (long)pid, (long)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		fail("cannot read the supervisor's /proc status");
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0 ||
+		    strncmp(line, "nonvoluntary_ctxt_switches:", 27) == 0)
+			total += atol(strchr(line, ':') + 1);
+	fclose(f);
+	return total;
+}
+
+static double term_to_exit(void)
+{
+	double t0, t1;
+	int status;
+
+	t0 = now_ms();
+	kill(sup_pid, SIGTERM);
+	/* Blocking is right here: the figure is this very wait.  An alarm bounds it. */
+	alarm(STOP_MS / 1000);
+	if (waitpid(sup_pid, &status, 0) != sup_pid)
+		fail("the supervisor did not exit on TERM in time");
+	t1 = now_ms();
+	alarm(0);
+	sup_pid = 0;
+	reap_all(now_ms() + CLEANUP_MS);
+	return t1 - t0;
+}
+
+static void restart(int n, int rounds)
+{
+	pid_t *pids = calloc((size_t)n, sizeof(*pids));
+	struct bench_record r;
+	int round, i;
+
+	if (pids == NULL)
+		fail("out of memory");
+	wait_running(n, pids);
+	for (round = 0; round < rounds; round++) {
+		/* A worker that ran at least 1 s is restarted at once (SPEC §4). */
+		nap_ms(1300);
+		for (i = 0; i < n; i++) {
+			double t0 = now_ms();
+			if (kill(pids[i], SIGKILL) < 0)
+				fail("a probe vanished");
+			do
+				if (next_record(&r, now_ms() + WAIT_MS) < 0)
+					fail("no replacement in time");
+			while (r.kind != BENCH_RUNNING);
+			printf("%.3f\n", now_ms() - t0);
+			pids[i] = r.pid;
+		}
+	}
+	free(pids);
+}
+
+static void reap(void)
+{
+	struct bench_record r;
+	double deadline = now_ms() + WAIT_MS;
+
+	do
+		if (next_record(&r, deadline) < 0)
+			fail("no orphan result in time");
+	while (r.kind != BENCH_RESULT);
+	printf("%.1f\n", (double)r.value / 1e6);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	if (sup_pid > 0)
+		kill(sup_pid, SIGKILL);
+}
+
+static int stop_signal = SIGTERM;
+
+/* Interrupted (the run was cut short): take the supervisor down with us. */
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	if (sup_pid > 0)
+		kill(sup_pid, stop_signal);
+	_exit(130);
+}
+
+int main(int argc, char **argv)
+{
+	const char *what, *fifo, *log;
+	int sep, n = 0, arg2 = 0;
+
+	for (sep = 1; sep < argc && strcmp(argv[sep], "--") != 0; sep++)
+		;
+	if (argc < 5 || sep >= argc - 1) {
+		fprintf(stderr, "usage: timer SCENARIO FIFO LOG [N [ARG]] -- SUPERVISOR...\n");
+		return 64;
+	}
+	what = argv[1];
+	fifo = argv[2];
+	log = argv[3];
+	if (sep > 4)
+		n = atoi(argv[4]);
+	if (sep > 5)
+		arg2 = atoi(argv[5]);
+	/* unshare passes TERM on to nobody: its --kill-child takes the namespace down on KILL. */
+	if (strcmp(what, "reap") == 0)
+		stop_signal = SIGKILL;
+	signal(SIGALRM, on_alarm);
+	signal(SIGTERM, on_interrupt);
+	signal(SIGINT, on_interrupt);
+	signal(SIGPIPE, SIG_IGN);
+	/* Orphans of a dying supervisor come back to us, to be reaped. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		fail("cannot become a subreaper");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	open_fifo(fifo);
+	start(argv + sep + 1, log);
+
+	if (strcmp(what, "spawn") == 0) {
+		wait_running(n, NULL);
+		printf("%.1f\n", now_ms() - started_at);
+	} else if (strcmp(what, "rss") == 0) {
+		wait_running(n, NULL);
+		nap_ms(500);
+		printf("%ld\n", proc_field(sup_pid, "VmRSS"));
+	} else if (strcmp(what, "idle") == 0) {
+		long before;
+		wait_running(n, NULL);
+		nap_ms(1000);
+		before = ctxt_switches(sup_pid);
+		nap_ms(arg2 * 1000.0);
+		printf("%ld\n", ctxt_switches(sup_pid) - before);
+	} else if (strcmp(what, "term") == 0) {
+		wait_running(n, NULL);
+		nap_ms(300);
+		printf("%.1f\n", term_to_exit());
+	} else if (strcmp(what, "restart") == 0) {
+		restart(n, arg2);
+	} else if (strcmp(what, "reap") == 0) {
+		reap();
+	} else {
+		fail("unknown scenario");
+	}
+	stop(stop_signal);
+	close(fifo_fd);
+	unlink(fifo);
+	return 0;
+}
