@@ -243,7 +243,29 @@ static void pool_params_of(const struct sm_config *cfg, struct sm_pool_params *p
 	};
 }
 
-static void do_spawn(struct sm_master *m, const struct sm_action *a)
+/* A worker forked in this batch, its exec not yet confirmed. */
+struct spawn_wait {
+	struct sm_spawn_pending pending;
+	int slot;
+	unsigned generation;
+	const struct sm_config *cfg;
+};
+
+static void spawn_failed(struct sm_master *m, int slot, unsigned gen, const struct sm_config *cfg,
+			 const struct sm_spawn_error *error)
+{
+	char reason[SM_PATH_MAX + 128];
+
+	snprintf(reason, sizeof(reason), "cannot %s '%s': %s", error->stage,
+		 strcmp(error->stage, "chdir to") == 0 ? cfg->chdir : cfg->command[0],
+		 strerror(error->err));
+	if (m->pool.phase != SM_PHASE_BOOT)
+		sm_errorx("worker %d: %s", slot, reason);
+	sm_pool_spawn_failed(&m->pool, slot, gen, reason, mono_now());
+}
+
+/* Fork one worker; returns 1 when it waits in *w for its exec report. */
+static int spawn_start(struct sm_master *m, const struct sm_action *a, struct spawn_wait *w)
 {
 	struct sm_logs_stream *streams[2];
 	int child_fds[2];
@@ -264,13 +286,12 @@ static void do_spawn(struct sm_master *m, const struct sm_action *a)
 		.chdir = cfg->chdir,
 		.master_pid = m->pid,
 	};
-	pid_t pid;
 
 	/* An earlier action of the same batch may have failed the boot: start
 	 * nothing more, the pool only waits for the rest to go. */
 	if (m->pool.phase == SM_PHASE_STOPPING) {
 		sm_pool_spawn_failed(&m->pool, a->slot, a->generation, "shutting down", mono_now());
-		return;
+		return 0;
 	}
 	for (i = 0; i < n; i++)
 		envp[i] = m->env.vars[i];
@@ -297,26 +318,35 @@ static void do_spawn(struct sm_master *m, const struct sm_action *a)
 	if (capture_open(streams, child_fds, a->slot) < 0) {
 		error = (struct sm_spawn_error){"set up descriptors for", errno};
 		capture_start(m, streams, child_fds, -1);
-		pid = -1;
-	} else {
-		req.stdout_fd = child_fds[0];
-		req.stderr_fd = child_fds[1];
-		pid = sm_spawn(&req, &error);
-		capture_start(m, streams, child_fds, pid);
+		spawn_failed(m, a->slot, a->generation, cfg, &error);
+		return 0;
 	}
+	req.stdout_fd = child_fds[0];
+	req.stderr_fd = child_fds[1];
+	if (sm_spawn_start(&req, &w->pending, &error) < 0) {
+		capture_start(m, streams, child_fds, -1);
+		spawn_failed(m, a->slot, a->generation, cfg, &error);
+		return 0;
+	}
+	capture_start(m, streams, child_fds, w->pending.pid);
+	w->slot = a->slot;
+	w->generation = a->generation;
+	w->cfg = cfg;
+	return 1;
+}
+
+static void spawn_finish(struct sm_master *m, struct spawn_wait *w)
+{
+	struct sm_spawn_error error;
+	pid_t pid = sm_spawn_finish(&w->pending, &error);
+
 	if (pid > 0) {
-		sm_debug("worker %d (pid %ld) started, generation %u", a->slot, (long)pid,
-			 a->generation);
-		sm_pool_spawned(&m->pool, a->slot, a->generation, pid, mono_now());
-		return;
+		sm_debug("worker %d (pid %ld) started, generation %u", w->slot, (long)pid,
+			 w->generation);
+		sm_pool_spawned(&m->pool, w->slot, w->generation, pid, mono_now());
+	} else {
+		spawn_failed(m, w->slot, w->generation, w->cfg, &error);
 	}
-	char reason[SM_PATH_MAX + 128];
-	snprintf(reason, sizeof(reason), "cannot %s '%s': %s", error.stage,
-		 strcmp(error.stage, "chdir to") == 0 ? cfg->chdir : cfg->command[0],
-		 strerror(error.err));
-	if (m->pool.phase != SM_PHASE_BOOT)
-		sm_errorx("worker %d: %s", a->slot, reason);
-	sm_pool_spawn_failed(&m->pool, a->slot, a->generation, reason, mono_now());
 }
 
 static bool same_binds(const struct sm_config *a, const struct sm_config *b)
@@ -503,8 +533,7 @@ static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 static void do_action(struct sm_master *m, const struct sm_action *a)
 {
 	switch (a->type) {
-	case SM_ACT_SPAWN:
-		do_spawn(m, a);
+	case SM_ACT_SPAWN: /* batched in reconcile() */
 		break;
 	case SM_ACT_SIGNAL:
 		sm_debug("worker %d (pid %ld): sending %s to its group", a->slot, (long)a->pid,
@@ -558,13 +587,30 @@ static void reconcile(struct sm_master *m)
 	double next = INFINITY;
 	size_t n, i;
 
+	struct spawn_wait waits[SM_ACTIONS_PER_STEP];
+	size_t n_waits, k;
+
 	tell_stopping(m);
 	while (!m->done && (n = sm_pool_step(&m->pool, mono_now(), acts, SM_ACTIONS_PER_STEP,
-					     &next)) > 0)
+					     &next)) > 0) {
+		/* Every spawn of the batch is forked before any exec is waited
+		 * for, so the children exec in parallel with the next forks. */
+		n_waits = 0;
 		for (i = 0; i < n; i++) {
+			if (acts[i].type == SM_ACT_SPAWN) {
+				n_waits += (size_t)spawn_start(m, &acts[i], &waits[n_waits]);
+				continue;
+			}
+			for (k = 0; k < n_waits; k++)
+				spawn_finish(m, &waits[k]);
+			n_waits = 0;
 			do_action(m, &acts[i]);
 			tell_stopping(m);
 		}
+		for (k = 0; k < n_waits; k++)
+			spawn_finish(m, &waits[k]);
+		tell_stopping(m);
+	}
 	ev_timer_stop(m->loop, &m->timer);
 	if (!m->done && isfinite(next)) {
 		double after = next - mono_now();

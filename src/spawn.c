@@ -121,12 +121,11 @@ static const char *stage_name(int stage)
 	}
 }
 
-pid_t sm_spawn(const struct sm_spawn *req, struct sm_spawn_error *error)
+int sm_spawn_start(const struct sm_spawn *req, struct sm_spawn_pending *pending,
+		   struct sm_spawn_error *error)
 {
-	struct child_report report;
 	sigset_t all, old;
 	int pipefd[2];
-	ssize_t n;
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -149,15 +148,34 @@ pid_t sm_spawn(const struct sm_spawn *req, struct sm_spawn_error *error)
 		error->stage = "fork";
 		return -1;
 	}
-	n = sm_read_full(pipefd[0], &report, sizeof(report));
-	close(pipefd[0]);
+	pending->pid = pid;
+	pending->report_fd = pipefd[0];
+	return 0;
+}
+
+pid_t sm_spawn_finish(struct sm_spawn_pending *pending, struct sm_spawn_error *error)
+{
+	struct child_report report;
+	ssize_t n = sm_read_full(pending->report_fd, &report, sizeof(report));
+
+	close(pending->report_fd);
+	pending->report_fd = -1;
 	if (n == 0)
-		return pid; /* EOF: the exec closed the pipe */
+		return pending->pid; /* EOF: the exec closed the pipe */
 	error->stage = n == (ssize_t)sizeof(report) ? stage_name(report.stage) : "execute";
 	error->err = n == (ssize_t)sizeof(report) ? report.err : EIO;
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+	while (waitpid(pending->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	return -1;
+}
+
+pid_t sm_spawn(const struct sm_spawn *req, struct sm_spawn_error *error)
+{
+	struct sm_spawn_pending pending;
+
+	if (sm_spawn_start(req, &pending, error) < 0)
+		return -1;
+	return sm_spawn_finish(&pending, error);
 }
 
 static int executable_file(const char *path)

@@ -27,6 +27,20 @@ struct sm_spawn_error {
 	int err;
 };
 
+/* A fork whose exec has not been confirmed yet. */
+struct sm_spawn_pending {
+	pid_t pid;
+	int report_fd; /* the close-on-exec pipe: EOF = exec done */
+};
+
+/* The two halves of sm_spawn(), so a batch of workers is forked first and
+ * confirmed after, their execs running in parallel with the next forks.
+ * start: 0, or -1 with *error when fork itself failed.  finish: the pid,
+ * or -1 with *error (the child already reaped). */
+int sm_spawn_start(const struct sm_spawn *req, struct sm_spawn_pending *pending,
+		   struct sm_spawn_error *error);
+pid_t sm_spawn_finish(struct sm_spawn_pending *pending, struct sm_spawn_error *error);
+
 /* Start one worker.  Returns its pid once its exec succeeded, or -1 with
  * *error filled (the child, if any, is already reaped). */
 pid_t sm_spawn(const struct sm_spawn *req, struct sm_spawn_error *error);

@@ -85,7 +85,7 @@ t_text_format_pieces_and_last_line() {
 t_final_line_flushed_when_worker_exits() {
 	local f="$SM_TMP/exit.log"
 	# The worker writes its line without newline and exits on its own.
-	sm_start -w 1 --log-file "$f" -- /bin/sh -c 'printf "first\nbye without newline"; exec sleep 0.3'
+	sm_start -w 1 --log-file "$f" -- /bin/sh -c 'printf "first\nbye without newline"; exec sleep 1.5'
 	wait_for 5 grep -q 'stdout: bye without newline$' "$f" || fail "final line not flushed at exit"
 	grep -q 'stdout: first$' "$f" || fail "first line missing"
 	stop_master
