@@ -259,7 +259,9 @@ static void spawn_failed(struct sm_master *m, int slot, unsigned gen, const stru
 	snprintf(reason, sizeof(reason), "cannot %s '%s': %s", error->stage,
 		 strcmp(error->stage, "chdir to") == 0 ? cfg->chdir : cfg->command[0],
 		 strerror(error->err));
-	if (m->pool.phase != SM_PHASE_BOOT)
+	/* At boot (or once a boot failure stops the pool) the FATAL line
+	 * carries the reason once; later, each failure is worth a line. */
+	if (m->pool.phase == SM_PHASE_RUNNING)
 		sm_errorx("worker %d: %s", slot, reason);
 	sm_pool_spawn_failed(&m->pool, slot, gen, reason, mono_now());
 }
