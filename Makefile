@@ -155,3 +155,24 @@ fuzz-run: $(FUZZ_BINS)
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIBOBJS) | $(BUILD)
 	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIBOBJS) $(LIBS)
+
+# Static checks: cppcheck, clang-tidy (.clang-tidy), clang-format
+# (.clang-format) and the hardening of the built binary.
+LINT_SRCS := $(wildcard src/*.c include/sentrik/*.h tests/unit/*.c tests/fuzz/*.c)
+
+lint: all
+	@echo "== cppcheck"
+	@cppcheck --enable=warning,performance,portability --inline-suppr --error-exitcode=1 \
+	  --quiet --std=c11 -D_GNU_SOURCE -Iinclude src/
+	@echo "== clang-tidy"
+	@clang-tidy --quiet $(wildcard src/*.c) -- -std=c11 -D_GNU_SOURCE -Iinclude \
+	  -DSM_VERSION='"$(VERSION)"' 2>/dev/null | { ! grep -E 'error:|warning:'; }
+	@echo "== clang-format"
+	@clang-format --dry-run -Werror $(LINT_SRCS)
+	@echo "== hardening"
+	@readelf -h $(BUILD)/$(PROG) | grep -q 'DYN' || { echo "not PIE"; exit 1; }
+	@readelf -d $(BUILD)/$(PROG) | grep -q 'BIND_NOW' || { echo "no BIND_NOW"; exit 1; }
+	@readelf -lW $(BUILD)/$(PROG) | grep -q 'GNU_RELRO' || { echo "no RELRO"; exit 1; }
+	@readelf -sW --dyn-syms $(BUILD)/$(PROG) | grep -q '__stack_chk_fail' || { echo "no stack protector"; exit 1; }
+	@readelf -sW --dyn-syms $(BUILD)/$(PROG) | grep -q '_chk@' || { echo "not fortified"; exit 1; }
+	@echo "lint: clean"

@@ -20,7 +20,10 @@
 
 #define SM_MAX_WORKERS_CEILING 65536
 
-enum opt_kind { OPT_VALUE, OPT_FLAG };
+enum opt_kind {
+	OPT_VALUE,
+	OPT_FLAG
+};
 
 struct opt_def {
 	const char *name;
@@ -31,33 +34,33 @@ struct opt_def {
 
 /* The one table of options; its order is the order of --help. */
 static const struct opt_def opt_defs[] = {
-	{"workers", 'w', OPT_VALUE, false},
-	{"max-workers", 0, OPT_VALUE, false},
-	{"user", 'u', OPT_VALUE, false},
-	{"group", 'g', OPT_VALUE, false},
-	{"umask", 0, OPT_VALUE, false},
-	{"chdir", 0, OPT_VALUE, false},
-	{"chown", 0, OPT_VALUE, false},
-	{"require-env", 0, OPT_VALUE, false},
-	{"bind", 'b', OPT_VALUE, false},
-	{"backlog", 0, OPT_VALUE, false},
-	{"reuse-port", 0, OPT_FLAG, false},
-	{"log-file", 0, OPT_VALUE, false},
-	{"capture-output", 0, OPT_FLAG, false},
-	{"log-format", 0, OPT_VALUE, false},
-	{"log-level", 0, OPT_VALUE, false},
-	{"pid-file", 0, OPT_VALUE, false},
-	{"graceful-timeout", 0, OPT_VALUE, false},
-	{"stop-signal", 0, OPT_VALUE, false},
-	{"ready", 0, OPT_VALUE, false},
-	{"ready-timeout", 0, OPT_VALUE, false},
-	{"timeout", 0, OPT_VALUE, false},
-	{"forward", 0, OPT_VALUE, false},
-	{"allow-new-privs", 0, OPT_FLAG, false},
-	{"config", 0, OPT_VALUE, true},
-	{"check", 0, OPT_FLAG, true},
-	{"help", 'h', OPT_FLAG, true},
-	{"version", 'V', OPT_FLAG, true},
+    {"workers", 'w', OPT_VALUE, false},
+    {"max-workers", 0, OPT_VALUE, false},
+    {"user", 'u', OPT_VALUE, false},
+    {"group", 'g', OPT_VALUE, false},
+    {"umask", 0, OPT_VALUE, false},
+    {"chdir", 0, OPT_VALUE, false},
+    {"chown", 0, OPT_VALUE, false},
+    {"require-env", 0, OPT_VALUE, false},
+    {"bind", 'b', OPT_VALUE, false},
+    {"backlog", 0, OPT_VALUE, false},
+    {"reuse-port", 0, OPT_FLAG, false},
+    {"log-file", 0, OPT_VALUE, false},
+    {"capture-output", 0, OPT_FLAG, false},
+    {"log-format", 0, OPT_VALUE, false},
+    {"log-level", 0, OPT_VALUE, false},
+    {"pid-file", 0, OPT_VALUE, false},
+    {"graceful-timeout", 0, OPT_VALUE, false},
+    {"stop-signal", 0, OPT_VALUE, false},
+    {"ready", 0, OPT_VALUE, false},
+    {"ready-timeout", 0, OPT_VALUE, false},
+    {"timeout", 0, OPT_VALUE, false},
+    {"forward", 0, OPT_VALUE, false},
+    {"allow-new-privs", 0, OPT_FLAG, false},
+    {"config", 0, OPT_VALUE, true},
+    {"check", 0, OPT_FLAG, true},
+    {"help", 'h', OPT_FLAG, true},
+    {"version", 'V', OPT_FLAG, true},
 };
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 
@@ -83,7 +86,7 @@ struct parse_state {
 };
 
 static void fail(struct parse_state *st, const struct origin *o, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void fail(struct parse_state *st, const struct origin *o, const char *fmt, ...)
 {
@@ -182,8 +185,8 @@ static bool valid_env_name(const char *s, size_t len)
 static bool forwardable(int sig)
 {
 	static const int reserved[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGTTIN, SIGTTOU,
-				       SIGCHLD, SIGKILL, SIGSTOP, SIGPIPE, SIGSEGV, SIGBUS,
-				       SIGFPE,  SIGILL,  SIGTRAP, SIGSYS,  SIGABRT};
+	                               SIGCHLD, SIGKILL, SIGSTOP, SIGPIPE, SIGSEGV, SIGBUS,
+	                               SIGFPE,  SIGILL,  SIGTRAP, SIGSYS,  SIGABRT};
 	size_t i;
 
 	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
@@ -239,7 +242,8 @@ static void add_chown(struct parse_state *st, const struct origin *o, const char
 
 	if (colon != NULL) {
 		if (sm_parse_mode(colon + 1, &entry.mode) < 0 || entry.mode > 0777) {
-			fail(st, o, "--chown: invalid mode in '%s' (expected PATH[:OCTAL-MODE])", v);
+			fail(st, o, "--chown: invalid mode in '%s' (expected PATH[:OCTAL-MODE])",
+			     v);
 			return;
 		}
 		len = (size_t)(colon - v);
@@ -268,7 +272,8 @@ static void add_require_env(struct parse_state *st, const struct origin *o, cons
 	void *more;
 
 	if (!valid_env_name(v, len)) {
-		fail(st, o, "--require-env: invalid variable name in '%s' (expected NAME[!=VALUE])", v);
+		fail(st, o, "--require-env: invalid variable name in '%s' (expected NAME[!=VALUE])",
+		     v);
 		return;
 	}
 	/* name and forbidden value share one allocation: "NAME\0VALUE\0" */
@@ -332,14 +337,14 @@ static void set_user(struct parse_state *st, const struct origin *o, const char 
 }
 
 static void set_seconds(struct parse_state *st, const struct origin *o, const char *name,
-			const char *v, double *out)
+                        const char *v, double *out)
 {
 	if (sm_parse_seconds(v, out) < 0)
 		fail(st, o, "--%s: invalid value '%s' (expected seconds, e.g. 30 or 0.5)", name, v);
 }
 
 static void set_nonempty(struct parse_state *st, const struct origin *o, const char *name,
-			 const char *v, char **out)
+                         const char *v, char **out)
 {
 	if (*v == '\0')
 		fail(st, o, "--%s: empty value", name);
@@ -365,7 +370,8 @@ static void apply(struct parse_state *st, const struct origin *o, const char *na
 			cfg->workers_auto = false;
 			cfg->workers = (int)n;
 		} else {
-			fail(st, o, "--workers: invalid value '%s' (expected a number from 1 or auto)", v);
+			fail(st, o,
+			     "--workers: invalid value '%s' (expected a number from 1 or auto)", v);
 		}
 	} else if (strcmp(name, "max-workers") == 0) {
 		if (sm_parse_uint(v, 1, SM_MAX_WORKERS_CEILING, &n) < 0)
@@ -379,7 +385,8 @@ static void apply(struct parse_state *st, const struct origin *o, const char *na
 		set_nonempty(st, o, name, v, &cfg->group);
 	} else if (strcmp(name, "umask") == 0) {
 		if (sm_parse_mode(v, &cfg->umask) < 0 || cfg->umask > 0777)
-			fail(st, o, "--umask: invalid value '%s' (expected an octal mode, e.g. 027)", v);
+			fail(st, o,
+			     "--umask: invalid value '%s' (expected an octal mode, e.g. 027)", v);
 		else
 			cfg->umask_set = true;
 	} else if (strcmp(name, "chdir") == 0) {
@@ -411,7 +418,8 @@ static void apply(struct parse_state *st, const struct origin *o, const char *na
 			;
 		if (i == 4)
 			fail(st, o,
-			     "--log-level: invalid value '%s' (expected debug, info, warning or error)",
+			     "--log-level: invalid value '%s' (expected debug, info, warning or "
+			     "error)",
 			     v);
 		else
 			cfg->log_level = (enum sm_log_level)i;
@@ -443,11 +451,11 @@ static void apply(struct parse_state *st, const struct origin *o, const char *na
 		else
 			fail(st, o, "--ready: invalid value '%s' (expected exec or notify)", v);
 	} else if (strcmp(name, "reuse-port") == 0 || strcmp(name, "capture-output") == 0 ||
-		   strcmp(name, "allow-new-privs") == 0 || strcmp(name, "check") == 0) {
-		bool *flag = strcmp(name, "reuse-port") == 0	   ? &cfg->reuse_port
-			     : strcmp(name, "capture-output") == 0 ? &cfg->capture_output
-			     : strcmp(name, "check") == 0	   ? &cfg->check
-								   : &cfg->allow_new_privs;
+	           strcmp(name, "allow-new-privs") == 0 || strcmp(name, "check") == 0) {
+		bool *flag = strcmp(name, "reuse-port") == 0       ? &cfg->reuse_port
+		             : strcmp(name, "capture-output") == 0 ? &cfg->capture_output
+		             : strcmp(name, "check") == 0          ? &cfg->check
+		                                                   : &cfg->allow_new_privs;
 		if (v == NULL)
 			*flag = true;
 		else if (parse_bool(v, &b))
@@ -546,7 +554,7 @@ struct cli_opt {
 
 /* First pass: getopt_long over argv into (option, value) pairs. */
 static enum sm_parse_result scan_argv(struct parse_state *st, int argc, char *const argv[],
-				      struct cli_opt *out, size_t *n_out, int *first_arg)
+                                      struct cli_opt *out, size_t *n_out, int *first_arg)
 {
 	struct option longopts[N_OPTS + 1];
 	char shortopts[64] = "+:";
@@ -554,10 +562,10 @@ static enum sm_parse_result scan_argv(struct parse_state *st, int argc, char *co
 	int c, index;
 
 	for (i = 0; i < N_OPTS; i++) {
-		longopts[i] = (struct option){opt_defs[i].name,
-					      opt_defs[i].kind == OPT_VALUE ? required_argument
-									    : no_argument,
-					      NULL, (int)(256 + i)};
+		longopts[i] =
+		    (struct option){opt_defs[i].name,
+		                    opt_defs[i].kind == OPT_VALUE ? required_argument : no_argument,
+		                    NULL, (int)(256 + i)};
 		if (opt_defs[i].short_name) {
 			shortopts[s++] = (char)opt_defs[i].short_name;
 			if (opt_defs[i].kind == OPT_VALUE)
@@ -628,8 +636,8 @@ static void finish(struct parse_state *st)
 	}
 }
 
-enum sm_parse_result sm_config_parse(struct sm_config *cfg, int argc, char *const argv[],
-				     char *err, size_t errlen)
+enum sm_parse_result sm_config_parse(struct sm_config *cfg, int argc, char *const argv[], char *err,
+                                     size_t errlen)
 {
 	struct parse_state st = {.cfg = cfg, .err = err, .errlen = errlen};
 	struct cli_opt *opts;
@@ -678,7 +686,8 @@ enum sm_parse_result sm_config_parse(struct sm_config *cfg, int argc, char *cons
 	if (st.fail != SM_PARSE_OK)
 		goto done;
 	if (first_arg >= argc || argv[first_arg][0] == '\0') {
-		fail(&st, NULL, "missing COMMAND (usage: sentrik-master [OPTION]... [--] COMMAND [ARG]...)");
+		fail(&st, NULL,
+		     "missing COMMAND (usage: sentrik-master [OPTION]... [--] COMMAND [ARG]...)");
 		goto done;
 	}
 	cfg->n_command = (size_t)(argc - first_arg);

@@ -53,8 +53,8 @@ size_t sm_frame_start(const struct sm_frame *f, char *scratch)
 	return f->len;
 }
 
-void sm_frame_done(struct sm_frame *f, const char *scratch, size_t len, bool final,
-		   sm_frame_fn fn, void *ctx)
+void sm_frame_done(struct sm_frame *f, const char *scratch, size_t len, bool final, sm_frame_fn fn,
+                   void *ctx)
 {
 	size_t used = sm_frame_lines(scratch, len, final, fn, ctx);
 
@@ -63,7 +63,7 @@ void sm_frame_done(struct sm_frame *f, const char *scratch, size_t len, bool fin
 }
 
 void sm_frame_feed(struct sm_frame *f, char *scratch, const char *data, size_t len, bool final,
-		   sm_frame_fn fn, void *ctx)
+                   sm_frame_fn fn, void *ctx)
 {
 	size_t have = sm_frame_start(f, scratch);
 

@@ -67,7 +67,7 @@ static bool all_digits_and_dots(const char *h)
 }
 
 static int parse_port(const char *p, const char *text, struct sm_addr *addr, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	long port;
 
@@ -125,8 +125,9 @@ static int parse_host_port(const char *text, struct sm_addr *addr, char *err, si
 		return -1;
 	}
 	if (memchr(text, ':', (size_t)(colon - text)) != NULL) {
-		say(err, errlen, "--bind: invalid address '%s' (an IPv6 address goes in brackets: "
-				 "[V6]:PORT)",
+		say(err, errlen,
+		    "--bind: invalid address '%s' (an IPv6 address goes in brackets: "
+		    "[V6]:PORT)",
 		    text);
 		return -1;
 	}
@@ -142,7 +143,7 @@ static int parse_host_port(const char *text, struct sm_addr *addr, char *err, si
 	} else {
 		addr->kind = SM_ADDR_HOST;
 		if (all_digits_and_dots(addr->host) ? inet_pton(AF_INET, addr->host, &in4) != 1
-						    : !valid_hostname(addr->host)) {
+		                                    : !valid_hostname(addr->host)) {
 			say(err, errlen, "--bind: invalid host in '%s'", text);
 			return -1;
 		}
@@ -172,8 +173,8 @@ int sm_addr_parse(const char *text, struct sm_addr *addr, char *err, size_t errl
 	if (strncmp(text, "fd:", 3) == 0) {
 		long fd;
 		if (parse_number(text + 3, 3, INT_MAX, &fd) < 0) {
-			say(err, errlen, "--bind: invalid descriptor in '%s' (expected fd:N, N >= 3)",
-			    text);
+			say(err, errlen,
+			    "--bind: invalid descriptor in '%s' (expected fd:N, N >= 3)", text);
 			return -1;
 		}
 		addr->kind = SM_ADDR_FD;
@@ -233,7 +234,7 @@ void sm_listen_name_of(const char *text, char *out, size_t outlen)
 }
 
 static int tcp_socket(int family, const struct sockaddr *sa, socklen_t salen, bool v6only,
-		      const struct sm_listen_opts *opts)
+                      const struct sm_listen_opts *opts)
 {
 	int one = 1, v6 = v6only ? 1 : 0;
 	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -242,9 +243,9 @@ static int tcp_socket(int family, const struct sockaddr *sa, socklen_t salen, bo
 		return -1;
 	/* REUSEADDR: a restart must not wait out the old TIME_WAIT sockets. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (opts->reuse_port &&
-	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
-	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6)) < 0) ||
+	    (opts->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    (family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6)) < 0) ||
 	    bind(fd, sa, salen) < 0 || listen(fd, opts->backlog) < 0) {
 		int saved = errno;
 		close(fd);
@@ -272,12 +273,12 @@ static int bind_any(const struct sm_addr *addr, const struct sm_listen_opts *opt
 }
 
 static int bind_host(const struct sm_addr *addr, const char *text,
-		     const struct sm_listen_opts *opts, enum sm_listen_result *why, char *err,
-		     size_t errlen)
+                     const struct sm_listen_opts *opts, enum sm_listen_result *why, char *err,
+                     size_t errlen)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV |
-					     (addr->kind == SM_ADDR_V6 ? AI_NUMERICHOST : 0)};
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV |
+	                                     (addr->kind == SM_ADDR_V6 ? AI_NUMERICHOST : 0)};
 	struct addrinfo *res, *ai;
 	int rc, fd = -1, first_errno = 0;
 
@@ -285,7 +286,7 @@ static int bind_host(const struct sm_addr *addr, const char *text,
 	rc = getaddrinfo(addr->host, addr->port, &hints, &res);
 	if (rc != 0) {
 		*why = rc == EAI_SYSTEM || rc == EAI_MEMORY || rc == EAI_AGAIN ? SM_LISTEN_OS
-										: SM_LISTEN_USAGE;
+		                                                               : SM_LISTEN_USAGE;
 		say(err, errlen, "cannot bind %s: cannot resolve '%s': %s", text, addr->host,
 		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return -1;
@@ -342,7 +343,7 @@ static int clear_stale(const char *path, const char *text, char *err, size_t err
 }
 
 static int bind_unix(const struct sm_addr *addr, const char *text,
-		     const struct sm_listen_opts *opts, char *err, size_t errlen)
+                     const struct sm_listen_opts *opts, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct stat st;
@@ -380,7 +381,7 @@ fail:
 }
 
 static int take_fd(int fd, const char *text, const struct sm_listen_opts *opts,
-		   enum sm_listen_result *why, char *err, size_t errlen)
+                   enum sm_listen_result *why, char *err, size_t errlen)
 {
 	struct stat st;
 	int type = 0, listening = 0;
@@ -408,7 +409,7 @@ fail:
 }
 
 int sm_listen_bind(const struct sm_addr *addr, const char *text, const struct sm_listen_opts *opts,
-		   enum sm_listen_result *why, char *err, size_t errlen)
+                   enum sm_listen_result *why, char *err, size_t errlen)
 {
 	int fd;
 
@@ -466,9 +467,8 @@ static bool have_fd(const struct sm_listeners *l, int fd)
 }
 
 /* The master's own socket activation; its variables are consumed. */
-static enum sm_listen_result take_activated(struct sm_listeners *l,
-					    const struct sm_listen_opts *opts, char *err,
-					    size_t errlen)
+static enum sm_listen_result
+take_activated(struct sm_listeners *l, const struct sm_listen_opts *opts, char *err, size_t errlen)
 {
 	const char *names = getenv("LISTEN_FDNAMES");
 	int n = sm_listen_activation(getenv("LISTEN_PID"), getenv("LISTEN_FDS"), getpid());
@@ -500,8 +500,7 @@ static enum sm_listen_result take_activated(struct sm_listeners *l,
 }
 
 enum sm_listen_result sm_listen_setup(struct sm_listeners *l, const struct sm_config *cfg,
-				      const struct sm_listen_opts *opts, char *err,
-				      size_t errlen)
+                                      const struct sm_listen_opts *opts, char *err, size_t errlen)
 {
 	enum sm_listen_result why = SM_LISTEN_OK;
 	char name[SM_FDNAME_MAX + 1];

@@ -148,7 +148,7 @@ static void log_emit(const char *buf, size_t len)
 }
 
 static void log_v(enum sm_log_level level, int errnum, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 static void log_v(enum sm_log_level level, int errnum, const char *fmt, va_list ap)
 {
@@ -171,12 +171,12 @@ static void log_v(enum sm_log_level level, int errnum, const char *fmt, va_list 
 		char esc[SM_LOG_LINE_MAX * 6 / 4];
 		sm_json_escape(esc, sizeof(esc), msg, n);
 		m = snprintf(line, sizeof(line),
-			     "{\"ts\":\"%s\",\"source\":\"master\",\"level\":\"%s\",\"pid\":%ld,"
-			     "\"msg\":\"%s\"}\n",
-			     ts, level_json[level], (long)getpid(), esc);
+		             "{\"ts\":\"%s\",\"source\":\"master\",\"level\":\"%s\",\"pid\":%ld,"
+		             "\"msg\":\"%s\"}\n",
+		             ts, level_json[level], (long)getpid(), esc);
 	} else {
 		m = snprintf(line, sizeof(line), "%s sentrik-master[%ld] %s: %s\n", ts,
-			     (long)getpid(), level_text[level], msg);
+		             (long)getpid(), level_text[level], msg);
 	}
 	if (m < 0)
 		return;
@@ -197,15 +197,15 @@ void sm_log(enum sm_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-#define SM_LOG_FN(name, level, with_errno)               \
-	void name(const char *fmt, ...)                  \
-	{                                                \
-		int saved = errno;                       \
-		va_list ap;                              \
-		va_start(ap, fmt);                       \
-		log_v(level, with_errno ? saved : 0, fmt, ap); \
-		va_end(ap);                              \
-		errno = saved;                           \
+#define SM_LOG_FN(name, level, with_errno)                                                         \
+	void name(const char *fmt, ...)                                                            \
+	{                                                                                          \
+		int saved = errno;                                                                 \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_v(level, (with_errno) ? saved : 0, fmt, ap);                                   \
+		va_end(ap);                                                                        \
+		errno = saved;                                                                     \
 	}
 
 SM_LOG_FN(sm_debug, SM_LOG_DEBUG, 0)

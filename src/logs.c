@@ -58,10 +58,10 @@ static struct {
 	char *path; /* NULL: standard error, nothing to reopen */
 	bool capture;
 	enum sm_log_format format;
-	bool socket;     /* written with MSG_DONTWAIT */
-	bool blocked;    /* the last write would have blocked: readers pause */
-	bool waiting;    /* at exit: every write waits for the sink */
-	size_t streams;  /* open captured streams */
+	bool socket;    /* written with MSG_DONTWAIT */
+	bool blocked;   /* the last write would have blocked: readers pause */
+	bool waiting;   /* at exit: every write waits for the sink */
+	size_t streams; /* open captured streams */
 	char *buf;
 	size_t off, len; /* buf[off, len) is still to be written */
 	char *scratch;
@@ -88,7 +88,7 @@ static ssize_t sink_write(const char *p, size_t len, bool may_wait)
 {
 	for (;;) {
 		ssize_t n = sink.socket ? send(sink.fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL)
-					: write(sink.fd, p, len);
+		                        : write(sink.fd, p, len);
 		if (n >= 0)
 			return n;
 		if (errno == EINTR)
@@ -110,7 +110,11 @@ static void sink_failed(int err)
 	sink.off = sink.len = 0;
 }
 
-enum out { OUT_DONE, OUT_BLOCKED, OUT_FAILED };
+enum out {
+	OUT_DONE,
+	OUT_BLOCKED,
+	OUT_FAILED
+};
 
 /* Write the buffer out.  Without may_wait a full pipe or socket leaves the
  * rest buffered and the sink blocked. */
@@ -205,7 +209,7 @@ static void sink_stderr(void)
 	if (S_ISSOCK(st.st_mode)) {
 		sink.socket = true;
 	} else if (S_ISFIFO(st.st_mode) &&
-		   (fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+	           (fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0) {
 		sink.fd = fd;
 	}
 }
@@ -336,12 +340,12 @@ static void stamp(struct sm_logs_stream *s)
 	for (i = 0; i < 2; i++) {
 		if (sink.format == SM_LOG_JSON)
 			n = snprintf(s->head[i], HEAD_MAX,
-				     "{\"ts\":\"%s\",\"source\":\"worker\",\"stream\":\"%s\","
-				     "\"worker\":%d,\"pid\":%ld,\"msg\":\"",
-				     ts, name, s->slot, (long)s->pid);
+			             "{\"ts\":\"%s\",\"source\":\"worker\",\"stream\":\"%s\","
+			             "\"worker\":%d,\"pid\":%ld,\"msg\":\"",
+			             ts, name, s->slot, (long)s->pid);
 		else
 			n = snprintf(s->head[i], HEAD_MAX, "%s worker %d[%ld] %s%s: ", ts, s->slot,
-				     (long)s->pid, name, i == 1 ? "+" : "");
+			             (long)s->pid, name, i == 1 ? "+" : "");
 		s->head_len[i] = n > 0 && n < HEAD_MAX ? (size_t)n : 0;
 	}
 }
@@ -412,7 +416,7 @@ static ssize_t read_once(struct sm_logs_stream *s)
 		if (errno == EAGAIN)
 			return -1;
 		sm_warn("worker %d (pid %ld): cannot read its %s", s->slot, (long)s->pid,
-			s->is_stderr ? "stderr" : "stdout");
+		        s->is_stderr ? "stderr" : "stdout");
 		n = 0; /* treat as the end: the pipe is of no more use */
 	}
 	if (n == 0)

@@ -75,14 +75,15 @@ static void check_binds(const struct sm_config *cfg, struct sm_report *rep)
 
 		if (sm_addr_parse(cfg->binds[i], &addr, err, sizeof(err)) == 0 &&
 		    (addr.kind == SM_ADDR_UNIX || addr.kind == SM_ADDR_FD ||
-		     (fd = sm_listen_bind(&addr, cfg->binds[i], &opts, &why,
-					     err, sizeof(err))) >= 0)) {
+		     (fd = sm_listen_bind(&addr, cfg->binds[i], &opts, &why, err, sizeof(err))) >=
+		         0)) {
 			if (fd >= 0)
 				close(fd);
-			sm_report_step(rep, SM_PRIV_OK, "bind", NULL, "%s can be bound", cfg->binds[i]);
+			sm_report_step(rep, SM_PRIV_OK, "bind", NULL, "%s can be bound",
+			               cfg->binds[i]);
 		} else {
 			sm_report_step(rep, SM_PRIV_SYSTEM, "bind",
-				       "free the address or choose another one", "%s", err);
+			               "free the address or choose another one", "%s", err);
 		}
 	}
 }
@@ -160,13 +161,13 @@ int main(int argc, char *argv[])
 	 * works with no capability left afterwards. */
 	{
 		struct sm_listen_opts lopts = {
-			.backlog = cfg.backlog,
-			.reuse_port = cfg.reuse_port,
-			.uid = id.mode == SM_ID_DROP ? id.uid : (uid_t)-1,
-			.gid = id.mode == SM_ID_DROP ? id.gid : (gid_t)-1,
+		    .backlog = cfg.backlog,
+		    .reuse_port = cfg.reuse_port,
+		    .uid = id.mode == SM_ID_DROP ? id.uid : (uid_t)-1,
+		    .gid = id.mode == SM_ID_DROP ? id.gid : (gid_t)-1,
 		};
-		enum sm_listen_result lr = sm_listen_setup(&listeners, &cfg, &lopts, err,
-							   sizeof(err));
+		enum sm_listen_result lr =
+		    sm_listen_setup(&listeners, &cfg, &lopts, err, sizeof(err));
 		if (lr != SM_LISTEN_OK) {
 			sm_fatalx("%s", err);
 			sm_config_free(&cfg);
@@ -187,7 +188,7 @@ int main(int argc, char *argv[])
 		return priv_fail(&rep, &cfg);
 	if (id.mode == SM_ID_ROOT)
 		sm_warnx("running as root (%s): master and workers keep uid 0",
-			 cfg.user == NULL ? "no --user given" : "--user is root");
+		         cfg.user == NULL ? "no --user given" : "--user is root");
 	/* From here on we are USER: the log file and pid file are ours. */
 	if (cfg.pid_file != NULL && sm_priv_write_pidfile(cfg.pid_file, &rep) != SM_PRIV_OK)
 		return priv_fail(&rep, &cfg);

@@ -37,7 +37,7 @@ struct sm_master {
 	const struct sm_master_setup *setup;
 	const struct sm_config *cfg;
 	struct sm_pool pool;
-	struct sm_env env;    /* the workers' environment, less per-worker vars */
+	struct sm_env env;      /* the workers' environment, less per-worker vars */
 	char path[SM_PATH_MAX]; /* COMMAND resolved in PATH */
 	pid_t pid;
 	ev_signal signals[64];
@@ -49,13 +49,13 @@ struct sm_master {
 	bool told_ready;
 	bool told_stopping;
 	struct sm_capture *captures;
-	ev_io sink_io;      /* a full log pipe or socket becoming writable */
+	ev_io sink_io; /* a full log pipe or socket becoming writable */
 	ev_prepare sink_check;
 	struct sm_notify_in notify; /* workers' READY=1 / WATCHDOG=1 arrive here */
 	ev_io notify_watch;
-	char notify_var[64];        /* "NOTIFY_SOCKET=@..." */
-	struct sm_config *own_cfg;  /* cfg when a reload built it; NULL: the caller's */
-	struct sm_config *next_cfg; /* the config of the generation being started */
+	char notify_var[64];                /* "NOTIFY_SOCKET=@..." */
+	struct sm_config *own_cfg;          /* cfg when a reload built it; NULL: the caller's */
+	struct sm_config *next_cfg;         /* the config of the generation being started */
 	struct sm_pool_params saved_params; /* to restore if that generation fails */
 	int exit_code;
 	char *reason;
@@ -65,8 +65,8 @@ struct sm_master {
 
 /* Variables from outside that belong to the master, not to a worker. */
 static const char *const env_drop[] = {
-	"NOTIFY_SOCKET=", "LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=", "WATCHDOG_PID=",
-	"WATCHDOG_USEC=", "SENTRIK_", NULL,
+    "NOTIFY_SOCKET=", "LISTEN_PID=",    "LISTEN_FDS=", "LISTEN_FDNAMES=",
+    "WATCHDOG_PID=",  "WATCHDOG_USEC=", "SENTRIK_",    NULL,
 };
 
 static double mono_now(void)
@@ -83,7 +83,7 @@ static void describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
 		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
-			 sm_sig_name(WTERMSIG(status)));
+		         sm_sig_name(WTERMSIG(status)));
 	else
 		snprintf(buf, len, "changed state (0x%x)", (unsigned)status);
 }
@@ -168,8 +168,8 @@ static int capture_open(struct sm_logs_stream *streams[2], int child_fds[2], int
 }
 
 /* After the spawn: the master keeps only the read ends, watched. */
-static void capture_start(struct sm_master *m, struct sm_logs_stream *streams[2],
-			  int child_fds[2], pid_t pid)
+static void capture_start(struct sm_master *m, struct sm_logs_stream *streams[2], int child_fds[2],
+                          pid_t pid)
 {
 	int i;
 
@@ -233,13 +233,13 @@ static bool wants_notify(const struct sm_config *cfg)
 static void pool_params_of(const struct sm_config *cfg, struct sm_pool_params *p)
 {
 	*p = (struct sm_pool_params){
-		.workers = cfg->workers,
-		.max_workers = cfg->max_workers,
-		.stop_signal = cfg->stop_signal,
-		.graceful_timeout = cfg->graceful_timeout,
-		.ready_timeout = cfg->ready == SM_READY_NOTIFY ? cfg->ready_timeout : 0,
-		.watchdog_timeout = cfg->timeout,
-		.ready_on_exec = cfg->ready == SM_READY_EXEC,
+	    .workers = cfg->workers,
+	    .max_workers = cfg->max_workers,
+	    .stop_signal = cfg->stop_signal,
+	    .graceful_timeout = cfg->graceful_timeout,
+	    .ready_timeout = cfg->ready == SM_READY_NOTIFY ? cfg->ready_timeout : 0,
+	    .watchdog_timeout = cfg->timeout,
+	    .ready_on_exec = cfg->ready == SM_READY_EXEC,
 	};
 }
 
@@ -252,13 +252,13 @@ struct spawn_wait {
 };
 
 static void spawn_failed(struct sm_master *m, int slot, unsigned gen, const struct sm_config *cfg,
-			 const struct sm_spawn_error *error)
+                         const struct sm_spawn_error *error)
 {
 	char reason[SM_PATH_MAX + 128];
 
 	snprintf(reason, sizeof(reason), "cannot %s '%s': %s", error->stage,
-		 strcmp(error->stage, "chdir to") == 0 ? cfg->chdir : cfg->command[0],
-		 strerror(error->err));
+	         strcmp(error->stage, "chdir to") == 0 ? cfg->chdir : cfg->command[0],
+	         strerror(error->err));
 	/* At boot (or once a boot failure stops the pool) the FATAL line
 	 * carries the reason once; later, each failure is worth a line. */
 	if (m->pool.phase == SM_PHASE_RUNNING)
@@ -278,15 +278,15 @@ static int spawn_start(struct sm_master *m, const struct sm_action *a, struct sp
 	char *envp[n + 6];
 	struct sm_spawn_error error;
 	struct sm_spawn req = {
-		.path = m->path,
-		.argv = cfg->command,
-		.envp = envp,
-		.fds = m->setup->listen_fds,
-		.n_fds = m->setup->n_listen,
-		.stdout_fd = -1,
-		.stderr_fd = -1,
-		.chdir = cfg->chdir,
-		.master_pid = m->pid,
+	    .path = m->path,
+	    .argv = cfg->command,
+	    .envp = envp,
+	    .fds = m->setup->listen_fds,
+	    .n_fds = m->setup->n_listen,
+	    .stdout_fd = -1,
+	    .stderr_fd = -1,
+	    .chdir = cfg->chdir,
+	    .master_pid = m->pid,
 	};
 
 	/* An earlier action of the same batch may have failed the boot: start
@@ -306,7 +306,7 @@ static int spawn_start(struct sm_master *m, const struct sm_action *a, struct sp
 		/* An app that pings only when asked to (sd_watchdog_enabled) is asked. */
 		if (cfg->timeout > 0) {
 			snprintf(watchdog_var, sizeof(watchdog_var), "WATCHDOG_USEC=%llu",
-				 (unsigned long long)(cfg->timeout * 1e6));
+			         (unsigned long long)(cfg->timeout * 1e6));
 			envp[n++] = watchdog_var;
 		}
 	}
@@ -344,7 +344,7 @@ static void spawn_finish(struct sm_master *m, struct spawn_wait *w)
 
 	if (pid > 0) {
 		sm_debug("worker %d (pid %ld) started, generation %u", w->slot, (long)pid,
-			 w->generation);
+		         w->generation);
 		sm_pool_spawned(&m->pool, w->slot, w->generation, pid, mono_now());
 	} else {
 		spawn_failed(m, w->slot, w->generation, w->cfg, &error);
@@ -376,13 +376,13 @@ static struct sm_config *reread_config(struct sm_master *m)
 
 	if (cfg == NULL) {
 		sm_errorx("reload refused: out of memory; generation %u keeps serving",
-			  m->pool.serving_gen);
+		          m->pool.serving_gen);
 		return NULL;
 	}
 	pr = sm_config_parse(cfg, m->setup->argc, m->setup->argv, err, sizeof(err));
 	if (pr != SM_PARSE_OK) {
 		sm_errorx("reload refused: %s; generation %u keeps serving",
-			  err[0] ? err : "invalid configuration", m->pool.serving_gen);
+		          err[0] ? err : "invalid configuration", m->pool.serving_gen);
 		sm_config_free(cfg);
 		free(cfg);
 		return NULL;
@@ -412,10 +412,10 @@ static int prepare_reload(struct sm_master *m)
 
 	if (m->setup->argv != NULL && (cfg = reread_config(m)) == NULL)
 		return -1;
-	if (sm_spawn_resolve((cfg ? cfg : m->cfg)->command[0], getenv("PATH"), path,
-			     sizeof(path)) < 0) {
+	if (sm_spawn_resolve((cfg ? cfg : m->cfg)->command[0], getenv("PATH"), path, sizeof(path)) <
+	    0) {
 		sm_errorx("reload refused: cannot execute '%s': %s; generation %u keeps serving",
-			  (cfg ? cfg : m->cfg)->command[0], strerror(errno), m->pool.serving_gen);
+		          (cfg ? cfg : m->cfg)->command[0], strerror(errno), m->pool.serving_gen);
 		goto fail;
 	}
 	if (cfg != NULL && wants_notify(cfg) && open_notify(m) < 0) {
@@ -429,8 +429,8 @@ static int prepare_reload(struct sm_master *m)
 	 * (a port below 1024 above all) cannot be bound now. */
 	if (!same_binds(m->cfg, cfg))
 		sm_warnx("reload: --bind, --backlog and --reuse-port take effect only at start; "
-			 "keeping the %zu listening sockets bound then",
-			 m->setup->n_listen);
+		         "keeping the %zu listening sockets bound then",
+		         m->setup->n_listen);
 	m->next_cfg = cfg;
 	m->saved_params = m->pool.params;
 	pool_params_of(cfg, &params);
@@ -495,11 +495,11 @@ static void tell_ready(struct sm_master *m, const char *why)
 	m->told_ready = true;
 	if (why == NULL)
 		snprintf(msg, sizeof(msg), "READY=1\n%sSTATUS=%d workers ready, generation %u",
-			 mainpid, m->pool.target, m->pool.serving_gen);
+		         mainpid, m->pool.target, m->pool.serving_gen);
 	else
 		snprintf(msg, sizeof(msg),
-			 "READY=1\nSTATUS=reload failed, generation %u keeps serving: %.*s",
-			 m->pool.serving_gen, (int)strcspn(why, "\n"), why);
+		         "READY=1\nSTATUS=reload failed, generation %u keeps serving: %.*s",
+		         m->pool.serving_gen, (int)strcspn(why, "\n"), why);
 	tell_manager(m, msg);
 }
 
@@ -510,9 +510,11 @@ static void tell_reloading(struct sm_master *m)
 
 	if (m->manager.fd < 0 || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
 		return;
-	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading: starting generation %u",
-		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL,
-		 m->pool.pending_gen);
+	snprintf(msg, sizeof(msg),
+	         "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading: starting generation %u",
+	         (unsigned long long)ts.tv_sec * 1000000ULL +
+	             (unsigned long long)ts.tv_nsec / 1000ULL,
+	         m->pool.pending_gen);
 	tell_manager(m, msg);
 }
 
@@ -539,12 +541,12 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 		break;
 	case SM_ACT_SIGNAL:
 		sm_debug("worker %d (pid %ld): sending %s to its group", a->slot, (long)a->pid,
-			 sm_sig_name(a->sig));
+		         sm_sig_name(a->sig));
 		signal_group(a->pid, a->sig);
 		break;
 	case SM_ACT_KILL:
 		sm_warnx("worker %d (pid %ld) %s: sending KILL", a->slot, (long)a->pid,
-			 a->reason ? a->reason : "");
+		         a->reason ? a->reason : "");
 		signal_group(a->pid, SIGKILL);
 		break;
 	case SM_ACT_BOOTED:
@@ -561,13 +563,13 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 		break;
 	case SM_ACT_RELOADED:
 		sm_info("reload done: generation %u serving with %d workers", m->pool.serving_gen,
-			m->pool.target);
+		        m->pool.target);
 		commit_reload(m);
 		tell_ready(m, NULL);
 		break;
 	case SM_ACT_ROLLED_BACK:
 		sm_errorx("reload failed: %s; generation %u keeps serving", a->reason,
-			  m->pool.serving_gen);
+		          m->pool.serving_gen);
 		drop_next_config(m);
 		tell_ready(m, a->reason);
 		break;
@@ -593,8 +595,8 @@ static void reconcile(struct sm_master *m)
 	size_t n_waits, k;
 
 	tell_stopping(m);
-	while (!m->done && (n = sm_pool_step(&m->pool, mono_now(), acts, SM_ACTIONS_PER_STEP,
-					     &next)) > 0) {
+	while (!m->done &&
+	       (n = sm_pool_step(&m->pool, mono_now(), acts, SM_ACTIONS_PER_STEP, &next)) > 0) {
 		/* Every spawn of the batch is forked before any exec is waited
 		 * for, so the children exec in parallel with the next forks. */
 		n_waits = 0;
@@ -648,10 +650,10 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 		sm_info("worker %d (pid %ld) %s", info.slot, (long)w->rpid, how);
 	else if (info.restart_in == 0)
 		sm_warnx("worker %d (pid %ld) %s after %.3f s; restarting", info.slot,
-			 (long)w->rpid, how, info.lifetime);
+		         (long)w->rpid, how, info.lifetime);
 	else if (info.restart_in > 0)
 		sm_warnx("worker %d (pid %ld) %s after %.3f s; restarting in %.1f s", info.slot,
-			 (long)w->rpid, how, info.lifetime, info.restart_in);
+		         (long)w->rpid, how, info.lifetime, info.restart_in);
 	else
 		sm_warnx("worker %d (pid %ld) %s", info.slot, (long)w->rpid, how);
 	reconcile(m);
@@ -777,9 +779,9 @@ static int build_env(struct sm_master *m)
 	snprintf(pid, sizeof(pid), "%ld", (long)m->pid);
 	if (sm_env_set(&m->env, "SENTRIK_MASTER_PID", pid) < 0)
 		return -1;
-	if (s->user_name != NULL &&
-	    (sm_env_set(&m->env, "HOME", s->home) < 0 || sm_env_set(&m->env, "USER", s->user_name) < 0 ||
-	     sm_env_set(&m->env, "LOGNAME", s->user_name) < 0))
+	if (s->user_name != NULL && (sm_env_set(&m->env, "HOME", s->home) < 0 ||
+	                             sm_env_set(&m->env, "USER", s->user_name) < 0 ||
+	                             sm_env_set(&m->env, "LOGNAME", s->user_name) < 0))
 		return -1;
 	if (s->n_listen > 0) {
 		char n[24];
@@ -797,8 +799,12 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 	static const int handled[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1};
 	const struct sm_config *cfg = setup->cfg;
 	struct sm_master m = {
-		.setup = setup, .cfg = cfg, .pid = getpid(), .reason = reason,
-		.reason_len = reason_len, .notify.fd = -1,
+	    .setup = setup,
+	    .cfg = cfg,
+	    .pid = getpid(),
+	    .reason = reason,
+	    .reason_len = reason_len,
+	    .notify.fd = -1,
 	};
 	struct sm_pool_params params;
 	size_t i;
@@ -808,7 +814,7 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 	pool_params_of(cfg, &params);
 	if (sm_spawn_resolve(cfg->command[0], getenv("PATH"), m.path, sizeof(m.path)) < 0) {
 		snprintf(reason, reason_len, "cannot execute '%s': %s", cfg->command[0],
-			 strerror(errno));
+		         strerror(errno));
 		return 69;
 	}
 	if (build_env(&m) < 0 || sm_pool_init(&m.pool, &params) < 0) {
@@ -840,7 +846,7 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 
 	if (sm_notifier_open(&m.manager, setup->environ, m.pid) < 0)
 		sm_warn("NOTIFY_SOCKET '%s' ignored",
-			getenv("NOTIFY_SOCKET") ? getenv("NOTIFY_SOCKET") : "");
+		        getenv("NOTIFY_SOCKET") ? getenv("NOTIFY_SOCKET") : "");
 	if (m.manager.fd >= 0 && m.manager.watchdog_usec > 0) {
 		double every = (double)m.manager.watchdog_usec / 2e6;
 		ev_timer_init(&m.watchdog, on_watchdog, every, every);
@@ -849,14 +855,14 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 	}
 	if (wants_notify(cfg) && open_notify(&m) < 0) {
 		snprintf(reason, reason_len, "cannot create the workers' notify socket: %s",
-			 strerror(errno));
+		         strerror(errno));
 		m.exit_code = 71;
 		m.done = true;
 	}
 
 	if (!m.done) {
 		sm_info("starting %d workers of '%s'%s", cfg->workers, m.path,
-			setup->is_pid1 ? " as PID 1" : "");
+		        setup->is_pid1 ? " as PID 1" : "");
 		reconcile(&m);
 	}
 	if (!m.done)

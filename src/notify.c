@@ -79,8 +79,8 @@ int sm_notify_addr(const char *value, struct sockaddr_un *addr, socklen_t *addrl
 	memcpy(addr->sun_path, value, len);
 	if (value[0] == '@')
 		addr->sun_path[0] = '\0';
-	*addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
-			       (value[0] == '/' ? 1 : 0));
+	*addrlen =
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (value[0] == '/' ? 1 : 0));
 	return 0;
 }
 
@@ -119,8 +119,8 @@ int sm_notifier_send(const struct sm_notifier *n, const char *text)
 	if (n->fd < 0)
 		return 0;
 	do
-		r = sendto(n->fd, text, strlen(text), MSG_NOSIGNAL, (const struct sockaddr *)&n->addr,
-			   n->addrlen);
+		r = sendto(n->fd, text, strlen(text), MSG_NOSIGNAL,
+		           (const struct sockaddr *)&n->addr, n->addrlen);
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? -1 : 0;
 }
@@ -205,8 +205,10 @@ int sm_notify_in_recv(const struct sm_notify_in *in, pid_t *pid, struct sm_notif
 	/* Dropped datagrams are bounded per call so a flood cannot hold the loop. */
 	while (dropped < 64) {
 		struct iovec iov = {buf, sizeof(buf)};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-				    .msg_controllen = sizeof(control)};
+		struct msghdr mh = {.msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = &control,
+		                    .msg_controllen = sizeof(control)};
 		ssize_t n = recvmsg(in->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
 
 		if (n < 0) {

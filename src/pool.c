@@ -90,8 +90,8 @@ static struct sm_worker *slot_holder(struct sm_pool *pool, unsigned gen, int slo
 	return NULL;
 }
 
-static void retire_where(struct sm_pool *pool, bool (*match)(const struct sm_pool *,
-							      const struct sm_worker *))
+static void retire_where(struct sm_pool *pool,
+                         bool (*match)(const struct sm_pool *, const struct sm_worker *))
 {
 	size_t i;
 
@@ -168,8 +168,8 @@ void sm_pool_reload_abort(struct sm_pool *pool)
 
 /* A worker that is gone without being retired: replace it, fail the boot,
  * or fail the reload.  Returns the restart delay, < 0 when not restarted. */
-static double on_loss(struct sm_pool *pool, int slot, unsigned gen, double lifetime,
-		      bool was_ready, bool boot_failure, const char *reason, double now)
+static double on_loss(struct sm_pool *pool, int slot, unsigned gen, double lifetime, bool was_ready,
+                      bool boot_failure, const char *reason, double now)
 {
 	if (pool->phase == SM_PHASE_STOPPING)
 		return -1;
@@ -241,7 +241,7 @@ void sm_pool_spawned(struct sm_pool *pool, int slot, unsigned gen, pid_t pid, do
 }
 
 void sm_pool_spawn_failed(struct sm_pool *pool, int slot, unsigned gen, const char *reason,
-			  double now)
+                          double now)
 {
 	struct sm_worker *w = find_spawning(pool, slot, gen);
 
@@ -275,7 +275,7 @@ int sm_pool_watchdog(struct sm_pool *pool, pid_t pid, double now)
 }
 
 int sm_pool_exited(struct sm_pool *pool, pid_t pid, const char *how, double now,
-		   struct sm_exit_info *info)
+                   struct sm_exit_info *info)
 {
 	struct sm_worker *w = sm_pool_find(pool, pid);
 	char reason[256];
@@ -293,16 +293,16 @@ int sm_pool_exited(struct sm_pool *pool, pid_t pid, const char *how, double now,
 	/* Under --ready exec a worker is "ready" the moment it exec'd, so one
 	 * that dies at once during the boot (bad config, missing secret) would
 	 * otherwise become a restart loop instead of a clear exit 69. */
-	boot_failure = w->first_start &&
-		       (!w->was_ready ||
-			(pool->params.ready_on_exec && info->lifetime < SM_BACKOFF_EARLY));
+	boot_failure =
+	    w->first_start &&
+	    (!w->was_ready || (pool->params.ready_on_exec && info->lifetime < SM_BACKOFF_EARLY));
 	remove_worker(pool, w);
 	if (retired)
 		return 0;
 	snprintf(reason, sizeof(reason), "worker %d (pid %ld) %s %s", info->slot, (long)pid, how,
-		 info->was_ready ? "right after its start" : "before it was ready");
+	         info->was_ready ? "right after its start" : "before it was ready");
 	info->restart_in = on_loss(pool, info->slot, info->generation, info->lifetime,
-				   info->was_ready, boot_failure, reason, now);
+	                           info->was_ready, boot_failure, reason, now);
 	return 0;
 }
 
@@ -341,7 +341,7 @@ static void set_next(double *next, double at)
 
 /* Stop what is retiring, SIGKILL what overstayed, kill what hangs. */
 static size_t step_stops(struct sm_pool *pool, double now, struct sm_action *acts, size_t max,
-			 double *next)
+                         double *next)
 {
 	double grace = pool->quick ? SM_QUICK_TIMEOUT : pool->params.graceful_timeout;
 	size_t i, n = 0;
@@ -356,25 +356,27 @@ static size_t step_stops(struct sm_pool *pool, double now, struct sm_action *act
 			w->state = SM_WORKER_STOPPING;
 			w->deadline = now + grace;
 			w->last_signal = sig;
-			acts[n++] = (struct sm_action){SM_ACT_SIGNAL, w->slot, w->generation, w->pid,
-						       sig, 0, NULL};
+			acts[n++] = (struct sm_action){
+			    SM_ACT_SIGNAL, w->slot, w->generation, w->pid, sig, 0, NULL};
 			if (n == max)
 				break;
 		}
 		if (w->state == SM_WORKER_STOPPING && !w->killed) {
 			if (pool->quick && w->last_signal != SIGTERM && w->retire) {
 				w->last_signal = SIGTERM;
-				acts[n++] = (struct sm_action){SM_ACT_SIGNAL, w->slot, w->generation,
-							       w->pid, SIGTERM, 0, NULL};
+				acts[n++] = (struct sm_action){
+				    SM_ACT_SIGNAL, w->slot, w->generation, w->pid,
+				    SIGTERM,       0,       NULL};
 				if (n == max)
 					break;
 			}
 			if (now >= w->deadline) {
 				w->killed = true;
 				snprintf(pool->kill_reason, sizeof(pool->kill_reason),
-					 "did not stop within %g s", grace);
-				acts[n++] = (struct sm_action){SM_ACT_KILL, w->slot, w->generation,
-							       w->pid, SIGKILL, 0, pool->kill_reason};
+				         "did not stop within %g s", grace);
+				acts[n++] = (struct sm_action){
+				    SM_ACT_KILL, w->slot, w->generation,    w->pid,
+				    SIGKILL,     0,       pool->kill_reason};
 			} else {
 				set_next(next, w->deadline);
 			}
@@ -386,16 +388,17 @@ static size_t step_stops(struct sm_pool *pool, double now, struct sm_action *act
 				continue;
 			}
 			snprintf(pool->kill_reason, sizeof(pool->kill_reason),
-				 "worker %d (pid %ld) not ready after %g s", w->slot, (long)w->pid,
-				 pool->params.ready_timeout);
+			         "worker %d (pid %ld) not ready after %g s", w->slot, (long)w->pid,
+			         pool->params.ready_timeout);
 			if (w->generation == pool->serving_gen && pool->phase == SM_PHASE_BOOT)
 				boot_fail(pool, pool->kill_reason, now);
 			else if (pool->reloading && w->generation == pool->pending_gen)
 				rollback(pool, pool->kill_reason);
 			w->state = SM_WORKER_STOPPING;
 			w->killed = true;
-			acts[n++] = (struct sm_action){SM_ACT_KILL, w->slot, w->generation, w->pid,
-						       SIGKILL, 0, pool->kill_reason};
+			acts[n++] =
+			    (struct sm_action){SM_ACT_KILL, w->slot, w->generation,    w->pid,
+			                       SIGKILL,     0,       pool->kill_reason};
 			continue;
 		}
 		if (w->state == SM_WORKER_READY && w->watchdog_at > 0) {
@@ -404,12 +407,13 @@ static size_t step_stops(struct sm_pool *pool, double now, struct sm_action *act
 				continue;
 			}
 			snprintf(pool->kill_reason, sizeof(pool->kill_reason),
-				 "worker %d (pid %ld) sent no WATCHDOG=1 for %g s", w->slot,
-				 (long)w->pid, pool->params.watchdog_timeout);
+			         "worker %d (pid %ld) sent no WATCHDOG=1 for %g s", w->slot,
+			         (long)w->pid, pool->params.watchdog_timeout);
 			w->state = SM_WORKER_STOPPING;
 			w->killed = true;
-			acts[n++] = (struct sm_action){SM_ACT_KILL, w->slot, w->generation, w->pid,
-						       SIGKILL, 0, pool->kill_reason};
+			acts[n++] =
+			    (struct sm_action){SM_ACT_KILL, w->slot, w->generation,    w->pid,
+			                       SIGKILL,     0,       pool->kill_reason};
 		}
 	}
 	return n;
@@ -417,7 +421,7 @@ static size_t step_stops(struct sm_pool *pool, double now, struct sm_action *act
 
 /* Fill the empty slots 1..target of gen; serving slots honour backoff. */
 static size_t step_spawns(struct sm_pool *pool, unsigned gen, double now, struct sm_action *acts,
-			  size_t max, double *next)
+                          size_t max, double *next)
 {
 	size_t n = 0;
 	int slot;
@@ -462,7 +466,7 @@ static size_t one(struct sm_action *acts, enum sm_action_type type, int code, co
 }
 
 size_t sm_pool_step(struct sm_pool *pool, double now, struct sm_action *acts, size_t max,
-		    double *next_deadline)
+                    double *next_deadline)
 {
 	size_t n;
 
@@ -472,7 +476,7 @@ size_t sm_pool_step(struct sm_pool *pool, double now, struct sm_action *acts, si
 	if (pool->n_notices > 0) {
 		enum sm_action_type type = (enum sm_action_type)pool->notices[0];
 		memmove(pool->notices, pool->notices + 1,
-			--pool->n_notices * sizeof(pool->notices[0]));
+		        --pool->n_notices * sizeof(pool->notices[0]));
 		return one(acts, type, 0, pool->notice_reason);
 	}
 	if (pool->phase != SM_PHASE_STOPPING)
@@ -485,7 +489,7 @@ size_t sm_pool_step(struct sm_pool *pool, double now, struct sm_action *acts, si
 			return 0;
 		pool->exit_sent = true;
 		return one(acts, SM_ACT_EXIT, pool->exit_code,
-			   pool->exit_code != 0 ? pool->reason : NULL);
+		           pool->exit_code != 0 ? pool->reason : NULL);
 	}
 	n = step_spawns(pool, pool->serving_gen, now, acts, max, next_deadline);
 	if (pool->reloading && n < max)

@@ -26,7 +26,7 @@
 /* report */
 
 void sm_report_step(struct sm_report *rep, enum sm_priv_status st, const char *step,
-		    const char *fix, const char *fmt, ...)
+                    const char *fix, const char *fmt, ...)
 {
 	char what[sizeof(rep->msg)];
 	va_list ap;
@@ -70,7 +70,8 @@ enum sm_id_kind sm_priv_parse_id(const char *s, unsigned long *number)
 	if (s == NULL || *s == '\0' || *s == '-')
 		return SM_ID_INVALID;
 	for (p = s; *p != '\0'; p++)
-		if (*p == ':' || *p == '/' || iscntrl((unsigned char)*p) || isspace((unsigned char)*p))
+		if (*p == ':' || *p == '/' || iscntrl((unsigned char)*p) ||
+		    isspace((unsigned char)*p))
 			return SM_ID_INVALID;
 	for (p = s; isdigit((unsigned char)*p); p++)
 		;
@@ -99,7 +100,7 @@ static int lookup_passwd(const char *name, uid_t uid, struct passwd *pw, char **
 			return -1;
 		*buf = more;
 		rc = name != NULL ? getpwnam_r(name, pw, *buf, size, &res)
-				  : getpwuid_r(uid, pw, *buf, size, &res);
+		                  : getpwuid_r(uid, pw, *buf, size, &res);
 		if (rc != ERANGE)
 			break;
 		if (size > 1 << 20) {
@@ -165,7 +166,7 @@ static void format_groups(const struct sm_identity *id, char *buf, size_t len)
 	buf[0] = '\0';
 	for (i = 0; i < id->n_groups && o + 12 < len; i++)
 		o += (size_t)snprintf(buf + o, len - o, "%s%lu", i ? "," : "",
-				      (unsigned long)id->groups[i]);
+		                      (unsigned long)id->groups[i]);
 	if (id->n_groups == 0)
 		snprintf(buf, len, "none");
 }
@@ -181,26 +182,26 @@ static enum sm_priv_status resolve_current(struct sm_identity *id, struct sm_rep
 	if (id->uid == 0) {
 		id->mode = SM_ID_ROOT;
 		sm_report_step(rep, SM_PRIV_OK, "user", NULL,
-			       "root mode (no --user given): master and workers keep uid 0");
+		               "root mode (no --user given): master and workers keep uid 0");
 		return SM_PRIV_OK;
 	}
 	id->mode = SM_ID_KEEP;
 	n = getgroups(SM_PRIV_MAX_GROUPS, id->groups);
 	if (n < 0) {
 		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL, "cannot read our groups: %s",
-			       strerror(errno));
+		               strerror(errno));
 		return SM_PRIV_SYSTEM;
 	}
 	id->n_groups = (size_t)n;
 	sm_report_step(rep, SM_PRIV_OK, "user", NULL,
-		       "started as uid %lu gid %lu: no switch; capabilities are shed",
-		       (unsigned long)id->uid, (unsigned long)id->gid);
+	               "started as uid %lu gid %lu: no switch; capabilities are shed",
+	               (unsigned long)id->uid, (unsigned long)id->gid);
 	return SM_PRIV_OK;
 }
 
 /* Started non-root: the only identity we can run as is our own. */
 static enum sm_priv_status keep_identity(const struct sm_config *cfg, struct sm_identity *id,
-					 struct sm_report *rep)
+                                         struct sm_report *rep)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -208,23 +209,23 @@ static enum sm_priv_status keep_identity(const struct sm_config *cfg, struct sm_
 
 	if (id->uid != uid) {
 		sm_report_step(rep, SM_PRIV_DENIED, "user",
-			       "start as root, or drop --user to run as the current user",
-			       "running as uid %lu, cannot switch to uid %lu", (unsigned long)uid,
-			       (unsigned long)id->uid);
+		               "start as root, or drop --user to run as the current user",
+		               "running as uid %lu, cannot switch to uid %lu", (unsigned long)uid,
+		               (unsigned long)id->uid);
 		return SM_PRIV_DENIED;
 	}
 	if (cfg->group != NULL && id->gid != gid) {
 		sm_report_step(rep, SM_PRIV_DENIED, "user",
-			       "start as root, or drop --group to keep the current group",
-			       "running as gid %lu, cannot switch to gid %lu", (unsigned long)gid,
-			       (unsigned long)id->gid);
+		               "start as root, or drop --group to keep the current group",
+		               "running as gid %lu, cannot switch to gid %lu", (unsigned long)gid,
+		               (unsigned long)id->gid);
 		return SM_PRIV_DENIED;
 	}
 	id->mode = SM_ID_KEEP;
 	id->gid = gid;
 	if ((n = getgroups(SM_PRIV_MAX_GROUPS, id->groups)) < 0) {
 		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL, "cannot read our groups: %s",
-			       strerror(errno));
+		               strerror(errno));
 		return SM_PRIV_SYSTEM;
 	}
 	id->n_groups = (size_t)n;
@@ -232,41 +233,41 @@ static enum sm_priv_status keep_identity(const struct sm_config *cfg, struct sm_
 }
 
 static const char no_setpcap[] = "cannot clear the capability bounding set without CAP_SETPCAP, "
-				 "and --allow-new-privs would let it matter";
+                                 "and --allow-new-privs would let it matter";
 
 /* Root whose capabilities were taken away (a container with SETUID and
  * SETGID dropped) cannot switch: say so before anything is changed. */
 static enum sm_priv_status can_switch(const struct sm_config *cfg, const struct sm_identity *id,
-				      struct sm_report *rep)
+                                      struct sm_report *rep)
 {
 	if (capng_get_caps_process() < 0) {
-		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL, "cannot read our capabilities: %s",
-			       strerror(errno));
+		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL,
+		               "cannot read our capabilities: %s", strerror(errno));
 		return SM_PRIV_SYSTEM;
 	}
 	if (cfg->allow_new_privs && !capng_have_capability(CAPNG_PERMITTED, CAP_SETPCAP)) {
 		sm_report_step(rep, SM_PRIV_DENIED, "user",
-			       "give the container CAP_SETPCAP, or leave out --allow-new-privs",
-			       "%s", no_setpcap);
+		               "give the container CAP_SETPCAP, or leave out --allow-new-privs",
+		               "%s", no_setpcap);
 		return SM_PRIV_DENIED;
 	}
 	if (capng_have_capability(CAPNG_PERMITTED, CAP_SETUID) &&
 	    capng_have_capability(CAPNG_PERMITTED, CAP_SETGID))
 		return SM_PRIV_OK;
 	sm_report_step(rep, SM_PRIV_DENIED, "user",
-		       "give the container CAP_SETUID and CAP_SETGID, or start it as the user",
-		       "running as root without CAP_SETUID and CAP_SETGID: cannot switch to "
-		       "uid %lu gid %lu",
-		       (unsigned long)id->uid, (unsigned long)id->gid);
+	               "give the container CAP_SETUID and CAP_SETGID, or start it as the user",
+	               "running as root without CAP_SETUID and CAP_SETGID: cannot switch to "
+	               "uid %lu gid %lu",
+	               (unsigned long)id->uid, (unsigned long)id->gid);
 	return SM_PRIV_DENIED;
 }
 
 enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_identity *id,
-				    struct sm_report *rep)
+                                    struct sm_report *rep)
 {
 	struct passwd pw;
 	char *buf = NULL, groups[512];
-	unsigned long number;
+	unsigned long number = 0;
 	enum sm_id_kind kind;
 	enum sm_priv_status st = SM_PRIV_OK;
 	int found;
@@ -275,7 +276,7 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 	if (cfg->user == NULL) {
 		if (cfg->group != NULL) {
 			sm_report_step(rep, SM_PRIV_USAGE, "user", NULL,
-				       "--group: '%s' needs --user", cfg->group);
+			               "--group: '%s' needs --user", cfg->group);
 			return SM_PRIV_USAGE;
 		}
 		return resolve_current(id, rep);
@@ -283,20 +284,20 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 	kind = sm_priv_parse_id(cfg->user, &number);
 	if (kind == SM_ID_INVALID) {
 		sm_report_step(rep, SM_PRIV_USAGE, "user", NULL, "--user: invalid value '%s'",
-			       cfg->user);
+		               cfg->user);
 		return SM_PRIV_USAGE;
 	}
 	found = lookup_passwd(kind == SM_ID_NAME ? cfg->user : NULL, (uid_t)number, &pw, &buf);
 	if (found < 0) {
 		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL, "--user: cannot look up '%s': %s",
-			       cfg->user, strerror(errno));
+		               cfg->user, strerror(errno));
 		st = SM_PRIV_SYSTEM;
 		goto done;
 	}
 	if (!found && kind == SM_ID_NAME) {
 		sm_report_step(rep, SM_PRIV_NO_SUCH_ID, "user",
-			       "create the user, or give a numeric uid",
-			       "--user: unknown user '%s'", cfg->user);
+		               "create the user, or give a numeric uid",
+		               "--user: unknown user '%s'", cfg->user);
 		st = SM_PRIV_NO_SUCH_ID;
 		goto done;
 	}
@@ -307,7 +308,7 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 		id->gid = pw.pw_gid;
 		snprintf(id->name, sizeof(id->name), "%s", pw.pw_name);
 		snprintf(id->home, sizeof(id->home), "%s",
-			 pw.pw_dir != NULL && pw.pw_dir[0] != '\0' ? pw.pw_dir : "/");
+		         pw.pw_dir != NULL && pw.pw_dir[0] != '\0' ? pw.pw_dir : "/");
 	} else {
 		/* A uid with no entry (runAsUser: 5000): its own group, home "/". */
 		id->uid = (uid_t)number;
@@ -319,7 +320,7 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 		kind = sm_priv_parse_id(cfg->group, &number);
 		if (kind == SM_ID_INVALID) {
 			sm_report_step(rep, SM_PRIV_USAGE, "user", NULL,
-				       "--group: invalid value '%s'", cfg->group);
+			               "--group: invalid value '%s'", cfg->group);
 			st = SM_PRIV_USAGE;
 			goto done;
 		}
@@ -327,15 +328,18 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 			id->gid = (gid_t)number;
 		} else if ((found = lookup_group(cfg->group, &id->gid)) <= 0) {
 			st = found < 0 ? SM_PRIV_SYSTEM : SM_PRIV_NO_SUCH_ID;
-			sm_report_step(rep, st, "user", found < 0 ? NULL : "create the group, or give a numeric gid",
-				       found < 0 ? "--group: cannot look up '%s'" : "--group: unknown group '%s'",
-				       cfg->group);
+			sm_report_step(rep, st, "user",
+			               found < 0 ? NULL : "create the group, or give a numeric gid",
+			               found < 0 ? "--group: cannot look up '%s'"
+			                         : "--group: unknown group '%s'",
+			               cfg->group);
 			goto done;
 		}
 	}
 	if (id->has_passwd && user_groups(id->name, id->gid, id) < 0) {
 		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL,
-			       "--user: '%s' is in more than %d groups", id->name, SM_PRIV_MAX_GROUPS);
+		               "--user: '%s' is in more than %d groups", id->name,
+		               SM_PRIV_MAX_GROUPS);
 		st = SM_PRIV_SYSTEM;
 		goto done;
 	}
@@ -346,12 +350,12 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 	if (st == SM_PRIV_OK) {
 		format_groups(id, groups, sizeof(groups));
 		sm_report_step(rep, SM_PRIV_OK, "user", NULL,
-			       "%s (uid %lu, gid %lu, groups %s, HOME=%s%s)%s", id->name,
-			       (unsigned long)id->uid, (unsigned long)id->gid, groups, id->home,
-			       id->has_passwd ? "" : ", no passwd entry",
-			       id->mode == SM_ID_ROOT	? ": root mode, no drop"
-			       : id->mode == SM_ID_KEEP ? ": already running as it"
-							: "");
+		               "%s (uid %lu, gid %lu, groups %s, HOME=%s%s)%s", id->name,
+		               (unsigned long)id->uid, (unsigned long)id->gid, groups, id->home,
+		               id->has_passwd ? "" : ", no passwd entry",
+		               id->mode == SM_ID_ROOT   ? ": root mode, no drop"
+		               : id->mode == SM_ID_KEEP ? ": already running as it"
+		                                        : "");
 	}
 done:
 	free(buf);
@@ -362,7 +366,7 @@ done:
 /* required environment */
 
 enum sm_priv_status sm_priv_check_env(const struct sm_config *cfg, char *const *env,
-				      struct sm_report *rep)
+                                      struct sm_report *rep)
 {
 	enum sm_priv_status st = SM_PRIV_OK;
 	struct sm_env vars;
@@ -381,11 +385,11 @@ enum sm_priv_status sm_priv_check_env(const struct sm_config *cfg, char *const *
 			st = SM_PRIV_ENV;
 		} else if (r->forbidden != NULL && strcmp(v, r->forbidden) == 0) {
 			sm_report_step(rep, SM_PRIV_ENV, "env", NULL,
-				       "%s must be changed from its default", r->name);
+			               "%s must be changed from its default", r->name);
 			st = SM_PRIV_ENV;
 		} else {
 			sm_report_step(rep, SM_PRIV_OK, "env", NULL, "%s is set%s", r->name,
-				       r->forbidden != NULL ? " and not its default" : "");
+			               r->forbidden != NULL ? " and not its default" : "");
 		}
 	}
 	sm_env_free(&vars);
@@ -441,7 +445,8 @@ static int open_last(struct sm_walk *w, int dirfd, const char *name)
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return classify(w, dirfd, name, errno);
-	if (fstat(fd, &after) < 0 || after.st_dev != before.st_dev || after.st_ino != before.st_ino) {
+	if (fstat(fd, &after) < 0 || after.st_dev != before.st_dev ||
+	    after.st_ino != before.st_ino) {
 		close(fd);
 		return walk_fail(w, SM_WALK_ERRNO, EAGAIN, dirfd);
 	}
@@ -488,7 +493,7 @@ int sm_priv_walk(const char *path, bool create, mode_t dir_mode, struct sm_walk 
 		if (strcmp(comp, "..") == 0 || strcmp(comp, ".") == 0)
 			return walk_fail(w, SM_WALK_BADNAME, EINVAL, fd);
 		next = last ? open_last(w, fd, comp)
-			    : openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		            : openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 && w->fail != SM_WALK_OK)
 			return -1; /* open_last already said why */
 		if (next < 0 && errno == ENOENT) {
@@ -532,11 +537,12 @@ int sm_priv_chown_path(const char *path, uid_t uid, gid_t gid, mode_t mode, stru
 }
 
 static void walk_message(const char *path, const struct sm_walk *w, char *what, size_t len,
-			 const char **fix)
+                         const char **fix)
 {
 	switch (w->fail) {
 	case SM_WALK_SYMLINK:
-		snprintf(what, len, "--chown %s: %s is a symlink, refusing to follow it", path, w->at);
+		snprintf(what, len, "--chown %s: %s is a symlink, refusing to follow it", path,
+		         w->at);
 		*fix = "point --chown at the real directory, or remove the symlink";
 		break;
 	case SM_WALK_NOTDIR:
@@ -548,20 +554,20 @@ static void walk_message(const char *path, const struct sm_walk *w, char *what, 
 		*fix = "choose a directory or a regular file";
 		break;
 	case SM_WALK_BADNAME:
-		snprintf(what, len, "--chown %s: not a path that can be given away ('/', '.' or '..')",
-			 path);
+		snprintf(what, len,
+		         "--chown %s: not a path that can be given away ('/', '.' or '..')", path);
 		*fix = "give an absolute path without '.' or '..' components";
 		break;
 	default:
 		snprintf(what, len, "--chown %s: cannot create or change %s: %s", path, w->at,
-			 strerror(w->err));
+		         strerror(w->err));
 		*fix = NULL;
 		break;
 	}
 }
 
-enum sm_priv_status sm_priv_prepare_paths(const struct sm_config *cfg,
-					  const struct sm_identity *id, struct sm_report *rep)
+enum sm_priv_status sm_priv_prepare_paths(const struct sm_config *cfg, const struct sm_identity *id,
+                                          struct sm_report *rep)
 {
 	char what[2 * SM_PRIV_PATH_MAX + 128];
 	enum sm_priv_status st = SM_PRIV_OK;
@@ -573,8 +579,9 @@ enum sm_priv_status sm_priv_prepare_paths(const struct sm_config *cfg,
 		return SM_PRIV_OK; /* not root: the preflight verifies them */
 	for (i = 0; i < cfg->n_chowns && !sm_report_stop(rep); i++) {
 		const struct sm_chown *c = &cfg->chowns[i];
-		int rc = rep->out != NULL ? sm_priv_walk(c->path, false, c->mode, &w)
-					  : sm_priv_chown_path(c->path, id->uid, id->gid, c->mode, &w);
+		int rc = rep->out != NULL
+		             ? sm_priv_walk(c->path, false, c->mode, &w)
+		             : sm_priv_chown_path(c->path, id->uid, id->gid, c->mode, &w);
 		if (rc < 0) {
 			walk_message(c->path, &w, what, sizeof(what), &fix);
 			sm_report_step(rep, SM_PRIV_PATH, "chown", fix, "%s", what);
@@ -584,10 +591,10 @@ enum sm_priv_status sm_priv_prepare_paths(const struct sm_config *cfg,
 		if (w.fd >= 0)
 			close(w.fd);
 		sm_report_step(rep, SM_PRIV_OK, "chown", NULL, "%s %s %lu:%lu mode %04o", c->path,
-			       rep->out == NULL ? (w.created ? "created and given to" : "given to")
-			       : w.missing	? "will be created and given to"
-						: "will be given to",
-			       (unsigned long)id->uid, (unsigned long)id->gid, (unsigned)c->mode);
+		               rep->out == NULL ? (w.created ? "created and given to" : "given to")
+		               : w.missing      ? "will be created and given to"
+		                                : "will be given to",
+		               (unsigned long)id->uid, (unsigned long)id->gid, (unsigned)c->mode);
 	}
 	return st;
 }
@@ -598,17 +605,28 @@ enum sm_priv_status sm_priv_prepare_paths(const struct sm_config *cfg,
 static const char *change_id_error(int rc)
 {
 	switch (rc) {
-	case -1: return "libcap-ng not initialised";
-	case -2: return "cannot keep capabilities across the uid change";
-	case -3: return "cannot apply the intermediate capabilities";
-	case -4: return "cannot change the gid";
-	case -5: return "cannot set the supplementary groups";
-	case -6: return "cannot change the uid";
-	case -7: return "cannot stop keeping capabilities";
-	case -8: return "cannot clear the bounding set";
-	case -9: return "cannot drop the remaining capabilities";
-	case -10: return "cannot find the passwd entry to initialise the groups";
-	default: return "unknown failure";
+	case -1:
+		return "libcap-ng not initialised";
+	case -2:
+		return "cannot keep capabilities across the uid change";
+	case -3:
+		return "cannot apply the intermediate capabilities";
+	case -4:
+		return "cannot change the gid";
+	case -5:
+		return "cannot set the supplementary groups";
+	case -6:
+		return "cannot change the uid";
+	case -7:
+		return "cannot stop keeping capabilities";
+	case -8:
+		return "cannot clear the bounding set";
+	case -9:
+		return "cannot drop the remaining capabilities";
+	case -10:
+		return "cannot find the passwd entry to initialise the groups";
+	default:
+		return "unknown failure";
 	}
 }
 
@@ -692,7 +710,7 @@ static bool same_groups(const char *line, const struct sm_identity *id)
 }
 
 int sm_priv_verify_status(const char *status, const struct sm_identity *id, bool check_bounding,
-			  int no_new_privs, char *why, size_t whylen)
+                          int no_new_privs, char *why, size_t whylen)
 {
 	static const char *const caps[] = {"CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"};
 	char line[4096];
@@ -700,12 +718,12 @@ int sm_priv_verify_status(const char *status, const struct sm_identity *id, bool
 
 	if (status_line(status, "Uid", line, sizeof(line)) < 0 || !all_ids(line, id->uid)) {
 		snprintf(why, whylen, "Uid is '%s', not %lu in all four fields", line,
-			 (unsigned long)id->uid);
+		         (unsigned long)id->uid);
 		return -1;
 	}
 	if (status_line(status, "Gid", line, sizeof(line)) < 0 || !all_ids(line, id->gid)) {
 		snprintf(why, whylen, "Gid is '%s', not %lu in all four fields", line,
-			 (unsigned long)id->gid);
+		         (unsigned long)id->gid);
 		return -1;
 	}
 	if (status_line(status, "Groups", line, sizeof(line)) < 0 || !same_groups(line, id)) {
@@ -724,7 +742,7 @@ int sm_priv_verify_status(const char *status, const struct sm_identity *id, bool
 		}
 	}
 	if (no_new_privs >= 0 && (status_line(status, "NoNewPrivs", line, sizeof(line)) < 0 ||
-				  atoi(line) != no_new_privs)) {
+	                          atoi(line) != no_new_privs)) {
 		snprintf(why, whylen, "NoNewPrivs is '%s', not %d", line, no_new_privs);
 		return -1;
 	}
@@ -762,9 +780,8 @@ static int shed_caps(bool *bounding)
 }
 
 /* The drop and its proof, for the master and for the preflight child. */
-static enum sm_priv_status drop_and_prove(const struct sm_config *cfg,
-					  const struct sm_identity *id, char *why, size_t len,
-					  bool *bounding_cleared)
+static enum sm_priv_status drop_and_prove(const struct sm_config *cfg, const struct sm_identity *id,
+                                          char *why, size_t len, bool *bounding_cleared)
 {
 	char status[8192], reason[512];
 	bool bounding = true;
@@ -774,7 +791,7 @@ static enum sm_priv_status drop_and_prove(const struct sm_config *cfg,
 		return SM_PRIV_OK;
 	if (id->mode == SM_ID_DROP) {
 		capng_flags_t flags = CAPNG_CLEAR_AMBIENT |
-				      (id->has_passwd ? CAPNG_INIT_SUPP_GRP : CAPNG_DROP_SUPP_GRP);
+		                      (id->has_passwd ? CAPNG_INIT_SUPP_GRP : CAPNG_DROP_SUPP_GRP);
 		/* Root without CAP_SETPCAP (docker --cap-drop SETPCAP) cannot
 		 * empty the bounding set; no_new_privs keeps it from ever
 		 * mattering, so only --allow-new-privs makes that fatal. */
@@ -794,11 +811,11 @@ static enum sm_priv_status drop_and_prove(const struct sm_config *cfg,
 		rc = capng_change_id((int)id->uid, (int)id->gid, flags);
 		if (rc != 0) {
 			snprintf(why, len, "cannot switch to uid %lu gid %lu: %s (%s)%s",
-				 (unsigned long)id->uid, (unsigned long)id->gid, change_id_error(rc),
-				 strerror(errno),
-				 rc == -3 ? "; switching user needs CAP_SETUID and CAP_SETGID "
-					    "(check the container's dropped capabilities)"
-					  : "");
+			         (unsigned long)id->uid, (unsigned long)id->gid,
+			         change_id_error(rc), strerror(errno),
+			         rc == -3 ? "; switching user needs CAP_SETUID and CAP_SETGID "
+			                    "(check the container's dropped capabilities)"
+			                  : "");
 			return SM_PRIV_DENIED;
 		}
 	} else if (shed_caps(&bounding) < 0) {
@@ -817,11 +834,11 @@ static enum sm_priv_status drop_and_prove(const struct sm_config *cfg,
 	}
 	if (read_self_status(status, sizeof(status)) < 0) {
 		snprintf(why, len, "cannot read /proc/self/status to verify the drop: %s",
-			 strerror(errno));
+		         strerror(errno));
 		return SM_PRIV_DENIED;
 	}
 	if (sm_priv_verify_status(status, id, bounding, cfg->allow_new_privs ? -1 : 1, reason,
-				  sizeof(reason)) < 0) {
+	                          sizeof(reason)) < 0) {
 		snprintf(why, len, "the drop did not give what was asked: %s", reason);
 		return SM_PRIV_DENIED;
 	}
@@ -831,7 +848,7 @@ static enum sm_priv_status drop_and_prove(const struct sm_config *cfg,
 }
 
 enum sm_priv_status sm_priv_drop(const struct sm_config *cfg, const struct sm_identity *id,
-				 struct sm_report *rep)
+                                 struct sm_report *rep)
 {
 	char why[1024], groups[512];
 	bool bounding = true;
@@ -844,12 +861,12 @@ enum sm_priv_status sm_priv_drop(const struct sm_config *cfg, const struct sm_id
 	if (id->mode == SM_ID_ROOT)
 		return st;
 	format_groups(id, groups, sizeof(groups));
-	sm_info("running as %s (uid %lu, gid %lu, groups %s): no capabilities%s",
-		id->name, (unsigned long)id->uid, (unsigned long)id->gid, groups,
-		cfg->allow_new_privs ? "" : ", no_new_privs");
+	sm_info("running as %s (uid %lu, gid %lu, groups %s): no capabilities%s", id->name,
+	        (unsigned long)id->uid, (unsigned long)id->gid, groups,
+	        cfg->allow_new_privs ? "" : ", no_new_privs");
 	if (!bounding && id->mode == SM_ID_DROP)
 		sm_warnx("the capability bounding set is not empty (no CAP_SETPCAP to clear it); "
-			 "no_new_privs keeps it from being used");
+		         "no_new_privs keeps it from being used");
 	return st;
 }
 
@@ -857,12 +874,12 @@ enum sm_priv_status sm_priv_drop(const struct sm_config *cfg, const struct sm_id
 /* the preflight: every path the service writes, tried as USER */
 
 enum check_kind {
-	CHECK_DIR,       /* must be a directory USER can write and search */
-	CHECK_FILE,      /* if it exists, USER must be able to write it */
-	CHECK_CHOWN,     /* a --chown path: must exist and be writable */
+	CHECK_DIR,        /* must be a directory USER can write and search */
+	CHECK_FILE,       /* if it exists, USER must be able to write it */
+	CHECK_CHOWN,      /* a --chown path: must exist and be writable */
 	CHECK_CHOWN_WILL, /* a --chown path a --check judges as prepared */
-	CHECK_EXEC,      /* COMMAND, found in PATH and executable */
-	CHECK_CHDIR,     /* --chdir, searchable */
+	CHECK_EXEC,       /* COMMAND, found in PATH and executable */
+	CHECK_CHDIR,      /* --chdir, searchable */
 };
 
 struct check {
@@ -875,9 +892,9 @@ struct check {
 
 /* What the child found for one check. */
 struct check_result {
-	int err;                    /* 0: fine */
-	int missing;                /* CHECK_FILE: not there yet, the service creates it */
-	char at[SM_PRIV_PATH_MAX];  /* where it failed; for EXEC the path found */
+	int err;                   /* 0: fine */
+	int missing;               /* CHECK_FILE: not there yet, the service creates it */
+	char at[SM_PRIV_PATH_MAX]; /* where it failed; for EXEC the path found */
 };
 
 static void dir_of(const char *path, char *out, size_t len)
@@ -915,15 +932,18 @@ static const struct sm_chown *chown_target(const struct sm_config *cfg, const ch
 
 /* checks has room for every --chown path and the few fixed checks. */
 static size_t add_check(struct check *checks, size_t n, enum check_kind kind, const char *label,
-			const char *path, mode_t mode)
+                        const char *path, mode_t mode)
 {
 	static const struct {
 		const char *label, *what;
 	} whats[] = {
-		{"chown", "--chown path"},    {"log file", "log file"},
-		{"log dir", "log directory"}, {"pid file", "pid file"},
-		{"pid dir", "pid file directory"}, {"chdir", "--chdir directory"},
-		{"command", "command"},
+	    {"chown", "--chown path"},
+	    {"log file", "log file"},
+	    {"log dir", "log directory"},
+	    {"pid file", "pid file"},
+	    {"pid dir", "pid file directory"},
+	    {"chdir", "--chdir directory"},
+	    {"command", "command"},
 	};
 	size_t i;
 
@@ -940,8 +960,8 @@ static size_t add_check(struct check *checks, size_t n, enum check_kind kind, co
 
 /* A file the service writes, and the directory it lives in. */
 static size_t add_file_checks(const struct sm_config *cfg, const struct sm_identity *id,
-			      bool predict, struct check *checks, size_t n, const char *label,
-			      const char *dir_label, const char *file)
+                              bool predict, struct check *checks, size_t n, const char *label,
+                              const char *dir_label, const char *file)
 {
 	char dir[SM_PRIV_PATH_MAX];
 	const struct sm_chown *c;
@@ -956,7 +976,7 @@ static size_t add_file_checks(const struct sm_config *cfg, const struct sm_ident
 }
 
 static size_t build_checks(const struct sm_config *cfg, const struct sm_identity *id, bool predict,
-			   bool whole, struct check *checks)
+                           bool whole, struct check *checks)
 {
 	size_t n = 0, i;
 
@@ -969,18 +989,18 @@ static size_t build_checks(const struct sm_config *cfg, const struct sm_identity
 			if (w.fd >= 0)
 				close(w.fd);
 			n = add_check(checks, n, CHECK_CHOWN_WILL, "chown", cfg->chowns[i].path,
-				      cfg->chowns[i].mode);
+			              cfg->chowns[i].mode);
 		} else {
 			n = add_check(checks, n, CHECK_CHOWN, "chown", cfg->chowns[i].path,
-				      cfg->chowns[i].mode);
+			              cfg->chowns[i].mode);
 		}
 	}
 	if (cfg->log_file != NULL && strcmp(cfg->log_file, "-") != 0)
 		n = add_file_checks(cfg, id, predict, checks, n, "log file", "log dir",
-				    cfg->log_file);
+		                    cfg->log_file);
 	if (cfg->pid_file != NULL)
 		n = add_file_checks(cfg, id, predict, checks, n, "pid file", "pid dir",
-				    cfg->pid_file);
+		                    cfg->pid_file);
 	if (whole) {
 		if (cfg->chdir != NULL)
 			n = add_check(checks, n, CHECK_CHDIR, "chdir", cfg->chdir, 0);
@@ -1067,7 +1087,7 @@ static void run_check(const struct check *c, struct check_result *r)
 
 /* The child: the same drop, then every check, results up the pipe. */
 static _Noreturn void preflight_child(const struct sm_config *cfg, const struct sm_identity *id,
-				      const struct check *checks, size_t n, int fd)
+                                      const struct check *checks, size_t n, int fd)
 {
 	struct check_result r;
 	char why[1024];
@@ -1094,77 +1114,79 @@ static void describe_owner(const char *path, char *out, size_t len)
 
 	if (stat(path, &st) == 0)
 		snprintf(out, len, "owner %lu:%lu, mode %04o", (unsigned long)st.st_uid,
-			 (unsigned long)st.st_gid, (unsigned)(st.st_mode & 07777));
+		         (unsigned long)st.st_gid, (unsigned)(st.st_mode & 07777));
 	else
 		snprintf(out, len, "%s", strerror(errno));
 }
 
 static enum sm_priv_status report_check(const struct check *c, const struct check_result *r,
-					const struct sm_identity *id, struct sm_report *rep)
+                                        const struct sm_identity *id, struct sm_report *rep)
 {
-	enum sm_priv_status bad = c->kind == CHECK_EXEC || c->kind == CHECK_CHDIR ? SM_PRIV_EXEC
-										     : SM_PRIV_PATH;
+	enum sm_priv_status bad =
+	    c->kind == CHECK_EXEC || c->kind == CHECK_CHDIR ? SM_PRIV_EXEC : SM_PRIV_PATH;
 	unsigned long uid = (unsigned long)id->uid, gid = (unsigned long)id->gid;
 	char fix[2 * SM_PRIV_PATH_MAX + 64], owner[128];
 
 	if (c->kind == CHECK_CHOWN_WILL && r->err == 0 && (c->mode & 0300) != 0300) {
-		sm_report_step(rep, SM_PRIV_PATH, c->label, "give --chown a mode with u+wx, e.g. :0755",
-			       "%s %s: mode %04o would not let %lu:%lu write it", c->what, c->path,
-			       (unsigned)c->mode, uid, gid);
+		sm_report_step(rep, SM_PRIV_PATH, c->label,
+		               "give --chown a mode with u+wx, e.g. :0755",
+		               "%s %s: mode %04o would not let %lu:%lu write it", c->what, c->path,
+		               (unsigned)c->mode, uid, gid);
 		return SM_PRIV_PATH;
 	}
 	if (r->err == 0) {
 		if (c->kind == CHECK_EXEC)
-			sm_report_step(rep, SM_PRIV_OK, c->label, NULL, "%s is executable by %lu:%lu",
-				       r->at, uid, gid);
+			sm_report_step(rep, SM_PRIV_OK, c->label, NULL,
+			               "%s is executable by %lu:%lu", r->at, uid, gid);
 		else
 			sm_report_step(rep, SM_PRIV_OK, c->label, NULL, "%s %s by %lu:%lu", c->path,
-				       c->kind == CHECK_CHDIR	    ? "can be entered"
-				       : c->kind == CHECK_CHOWN_WILL ? "will be reachable and writable"
-				       : r->missing		    ? "will be created"
-								    : "is writable",
-				       uid, gid);
+			               c->kind == CHECK_CHDIR ? "can be entered"
+			               : c->kind == CHECK_CHOWN_WILL
+			                   ? "will be reachable and writable"
+			               : r->missing ? "will be created"
+			                            : "is writable",
+			               uid, gid);
 		return SM_PRIV_OK;
 	}
 	if (c->kind == CHECK_EXEC) {
-		sm_report_step(rep, bad, c->label, "install it, fix PATH, or make it executable by USER",
-			       "cannot execute '%s' as %lu:%lu: %s", c->path, uid, gid,
-			       strerror(r->err));
+		sm_report_step(
+		    rep, bad, c->label, "install it, fix PATH, or make it executable by USER",
+		    "cannot execute '%s' as %lu:%lu: %s", c->path, uid, gid, strerror(r->err));
 		return bad;
 	}
 	describe_owner(r->at, owner, sizeof(owner));
 	if (r->err == ENOENT) {
 		if (c->kind == CHECK_CHOWN)
 			snprintf(fix, sizeof(fix), "as root: mkdir -p %s && chown %lu:%lu %s",
-				 c->path, uid, gid, c->path);
+			         c->path, uid, gid, c->path);
 		else
 			snprintf(fix, sizeof(fix),
-				 "mkdir -p %s && chown %lu:%lu %s (or add --chown %s)", c->path, uid,
-				 gid, c->path, c->path);
+			         "mkdir -p %s && chown %lu:%lu %s (or add --chown %s)", c->path,
+			         uid, gid, c->path, c->path);
 		sm_report_step(rep, bad, c->label, c->kind == CHECK_CHDIR ? NULL : fix,
-			       "%s %s does not exist", c->what, c->path);
+		               "%s %s does not exist", c->what, c->path);
 	} else if (r->err == EROFS) {
 		sm_report_step(rep, bad, c->label, "mount it read-write, or choose another path",
-			       "%s %s is on a read-only file system", c->what, c->path);
+		               "%s %s is on a read-only file system", c->what, c->path);
 	} else if (r->err == EACCES && strcmp(r->at, c->path) != 0) {
 		snprintf(fix, sizeof(fix), "chmod o+x %s", r->at);
 		sm_report_step(rep, bad, c->label, fix,
-			       "%s %s cannot be reached by %lu:%lu: %s is not searchable (%s)",
-			       c->what, c->path, uid, gid, r->at, owner);
+		               "%s %s cannot be reached by %lu:%lu: %s is not searchable (%s)",
+		               c->what, c->path, uid, gid, r->at, owner);
 	} else if (r->err == EACCES) {
 		snprintf(fix, sizeof(fix), "chown %lu:%lu %s", uid, gid, c->path);
 		sm_report_step(rep, bad, c->label, fix, "%s %s is not %s by %lu:%lu (%s)", c->what,
-			       c->path,
-			       c->kind == CHECK_CHDIR ? "searchable" : "writable", uid, gid, owner);
+		               c->path, c->kind == CHECK_CHDIR ? "searchable" : "writable", uid,
+		               gid, owner);
 	} else {
 		sm_report_step(rep, bad, c->label, NULL, "%s %s: %s", c->what, c->path,
-			       strerror(r->err));
+		               strerror(r->err));
 	}
 	return bad;
 }
 
 enum sm_priv_status sm_priv_preflight(const struct sm_config *cfg, const struct sm_identity *id,
-				      bool prepared, struct sm_report *rep)
+                                      bool prepared, struct sm_report *rep)
 {
 	struct check *checks;
 	struct check_result r;
@@ -1205,8 +1227,8 @@ enum sm_priv_status sm_priv_preflight(const struct sm_config *cfg, const struct 
 	for (i = 0; i < n; i++) {
 		if (sm_read_full(pipefd[0], &r, sizeof(r)) != (ssize_t)sizeof(r)) {
 			sm_report_step(rep, SM_PRIV_SYSTEM, "preflight", NULL,
-				       "the check as %lu:%lu ended early", (unsigned long)id->uid,
-				       (unsigned long)id->gid);
+			               "the check as %lu:%lu ended early", (unsigned long)id->uid,
+			               (unsigned long)id->gid);
 			st = SM_PRIV_SYSTEM;
 			break;
 		}
@@ -1243,12 +1265,12 @@ enum sm_priv_status sm_priv_write_pidfile(const char *path, struct sm_report *re
 		if (fd >= 0)
 			close(fd);
 		sm_report_step(rep, SM_PRIV_PATH, "pid file", NULL, "cannot write %s: %s", path,
-			       strerror(err));
+		               strerror(err));
 		return SM_PRIV_PATH;
 	}
 	if (close(fd) < 0) {
 		sm_report_step(rep, SM_PRIV_PATH, "pid file", NULL, "cannot write %s: %s", path,
-			       strerror(errno));
+		               strerror(errno));
 		return SM_PRIV_PATH;
 	}
 	return SM_PRIV_OK;

@@ -14,7 +14,12 @@
 #include <sentrik/fd.h>
 #include <sentrik/spawn.h>
 
-enum child_stage { STAGE_EXEC = 1, STAGE_CHDIR, STAGE_FDS, STAGE_PDEATH };
+enum child_stage {
+	STAGE_EXEC = 1,
+	STAGE_CHDIR,
+	STAGE_FDS,
+	STAGE_PDEATH
+};
 
 struct child_report {
 	int stage;
@@ -122,7 +127,7 @@ static const char *stage_name(int stage)
 }
 
 int sm_spawn_start(const struct sm_spawn *req, struct sm_spawn_pending *pending,
-		   struct sm_spawn_error *error)
+                   struct sm_spawn_error *error)
 {
 	sigset_t all, old;
 	int pipefd[2];
@@ -206,7 +211,7 @@ int sm_spawn_resolve(const char *cmd, const char *path_env, char *out, size_t ou
 	}
 	if (path_env == NULL || *path_env == '\0')
 		path_env = "/usr/local/bin:/usr/bin:/bin";
-	for (dir = path_env; ; dir = end + 1) {
+	for (dir = path_env;; dir = end + 1) {
 		size_t len;
 		end = strchr(dir, ':');
 		len = end != NULL ? (size_t)(end - dir) : strlen(dir);

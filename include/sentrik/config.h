@@ -12,9 +12,21 @@
 #define SM_DEFAULT_MAX_WORKERS 1024
 #define SM_DEFAULT_BACKLOG 2048
 
-enum sm_log_level { SM_LOG_DEBUG, SM_LOG_INFO, SM_LOG_WARNING, SM_LOG_ERROR, SM_LOG_FATAL };
-enum sm_log_format { SM_LOG_TEXT, SM_LOG_JSON };
-enum sm_ready_mode { SM_READY_EXEC, SM_READY_NOTIFY };
+enum sm_log_level {
+	SM_LOG_DEBUG,
+	SM_LOG_INFO,
+	SM_LOG_WARNING,
+	SM_LOG_ERROR,
+	SM_LOG_FATAL
+};
+enum sm_log_format {
+	SM_LOG_TEXT,
+	SM_LOG_JSON
+};
+enum sm_ready_mode {
+	SM_READY_EXEC,
+	SM_READY_NOTIFY
+};
 
 /* What a parse ended with; main.c turns it into an exit code. */
 enum sm_parse_result {
@@ -72,8 +84,8 @@ struct sm_config {
 
 /* Parse argv (and the --config file it names, if any) into cfg.  On
  * failure err holds one line naming the option (or file:line) and value. */
-enum sm_parse_result sm_config_parse(struct sm_config *cfg, int argc, char *const argv[],
-				     char *err, size_t errlen);
+enum sm_parse_result sm_config_parse(struct sm_config *cfg, int argc, char *const argv[], char *err,
+                                     size_t errlen);
 /* Re-read for a reload: argv is parsed again over a fresh file read. */
 void sm_config_free(struct sm_config *cfg);
 void sm_config_usage(FILE *out);

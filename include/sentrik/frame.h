@@ -31,11 +31,11 @@ size_t sm_frame_lines(const char *buf, size_t len, bool final, sm_frame_fn fn, v
  * its front and returns their count; done frames scratch[0, len) and
  * carries the rest.  scratch must hold SM_FRAME_CARRY + what is read. */
 size_t sm_frame_start(const struct sm_frame *f, char *scratch);
-void sm_frame_done(struct sm_frame *f, const char *scratch, size_t len, bool final,
-		   sm_frame_fn fn, void *ctx);
+void sm_frame_done(struct sm_frame *f, const char *scratch, size_t len, bool final, sm_frame_fn fn,
+                   void *ctx);
 
 /* Convenience over start/done for data already in memory (tests). */
 void sm_frame_feed(struct sm_frame *f, char *scratch, const char *data, size_t len, bool final,
-		   sm_frame_fn fn, void *ctx);
+                   sm_frame_fn fn, void *ctx);
 
 #endif

@@ -48,7 +48,7 @@ struct sm_listeners {
 	int *fds;
 	char **texts; /* what the operator wrote ("127.0.0.1:8000"), for logs */
 	size_t n;
-	char *names;  /* LISTEN_FDNAMES value; NULL when n == 0 */
+	char *names; /* LISTEN_FDNAMES value; NULL when n == 0 */
 };
 
 enum sm_listen_result {
@@ -68,11 +68,10 @@ struct sm_listen_opts {
  * (its environment's LISTEN_*), which are removed from the environment.
  * On failure err names the address; what was bound is closed again. */
 enum sm_listen_result sm_listen_setup(struct sm_listeners *l, const struct sm_config *cfg,
-				      const struct sm_listen_opts *opts, char *err,
-				      size_t errlen);
+                                      const struct sm_listen_opts *opts, char *err, size_t errlen);
 /* One address: the listening descriptor (CLOEXEC) or -1 with err set. */
 int sm_listen_bind(const struct sm_addr *addr, const char *text, const struct sm_listen_opts *opts,
-		   enum sm_listen_result *why, char *err, size_t errlen);
+                   enum sm_listen_result *why, char *err, size_t errlen);
 void sm_listeners_close(struct sm_listeners *l);
 
 #endif

@@ -10,14 +10,14 @@
 /* What the start-up phases hand to the loop. */
 struct sm_master_setup {
 	const struct sm_config *cfg;
-	char *const *environ;   /* the master's environment, filtered for workers */
-	const char *home;       /* HOME, USER, LOGNAME for the workers; NULL = keep */
+	char *const *environ; /* the master's environment, filtered for workers */
+	const char *home;     /* HOME, USER, LOGNAME for the workers; NULL = keep */
 	const char *user_name;
-	const int *listen_fds;  /* become the workers' 3.. */
+	const int *listen_fds; /* become the workers' 3.. */
 	size_t n_listen;
 	const char *listen_names; /* LISTEN_FDNAMES value, NULL when none */
 	int is_pid1;
-	int argc;               /* the command line, parsed again (with --config) on HUP */
+	int argc; /* the command line, parsed again (with --config) on HUP */
 	char *const *argv;
 };
 

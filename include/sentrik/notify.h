@@ -50,7 +50,7 @@ void sm_notifier_close(struct sm_notifier *n);
  * abstract namespace with a kernel-chosen unique name and SO_PASSCRED, so
  * every message carries the sender's pid. */
 struct sm_notify_in {
-	int fd; /* -1: not open */
+	int fd;        /* -1: not open */
 	char name[32]; /* the NOTIFY_SOCKET value for workers: "@" + name */
 };
 

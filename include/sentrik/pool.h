@@ -8,11 +8,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define SM_BACKOFF_FIRST 0.1   /* delay after a first early death */
-#define SM_BACKOFF_MAX 10.0    /* the delay never grows past this */
-#define SM_BACKOFF_EARLY 1.0   /* a worker dying younger than this died early */
-#define SM_BACKOFF_RESET 10.0  /* a worker living this long resets the delay */
-#define SM_QUICK_TIMEOUT 1.0   /* quick shutdown: SIGKILL after this */
+#define SM_BACKOFF_FIRST 0.1  /* delay after a first early death */
+#define SM_BACKOFF_MAX 10.0   /* the delay never grows past this */
+#define SM_BACKOFF_EARLY 1.0  /* a worker dying younger than this died early */
+#define SM_BACKOFF_RESET 10.0 /* a worker living this long resets the delay */
+#define SM_QUICK_TIMEOUT 1.0  /* quick shutdown: SIGKILL after this */
 
 enum sm_worker_state {
 	SM_WORKER_SPAWNING, /* asked for, fork not done yet */
@@ -22,7 +22,7 @@ enum sm_worker_state {
 };
 
 enum sm_phase {
-	SM_PHASE_BOOT,     /* first generation not ready yet */
+	SM_PHASE_BOOT, /* first generation not ready yet */
 	SM_PHASE_RUNNING,
 	SM_PHASE_STOPPING, /* shutdown: no more spawns */
 };
@@ -33,12 +33,12 @@ struct sm_worker {
 	unsigned generation;
 	enum sm_worker_state state;
 	double started_at;
-	double deadline;   /* STARTING: ready by; STOPPING: SIGKILL at */
+	double deadline;    /* STARTING: ready by; STOPPING: SIGKILL at */
 	double watchdog_at; /* READY with a watchdog: killed when passed; 0 = off */
 	int last_signal;
 	bool killed;
 	bool was_ready;
-	bool retire; /* not wanted any more: stop it, do not replace it */
+	bool retire;      /* not wanted any more: stop it, do not replace it */
 	bool first_start; /* started by the boot: its early death fails the boot */
 };
 
@@ -52,7 +52,7 @@ struct sm_pool_params {
 	int max_workers;
 	int stop_signal;
 	double graceful_timeout;
-	double ready_timeout; /* 0 = ready at exec, no timeout */
+	double ready_timeout;    /* 0 = ready at exec, no timeout */
 	double watchdog_timeout; /* --timeout; 0 = off */
 	bool ready_on_exec;
 };
@@ -81,14 +81,14 @@ struct sm_pool {
 };
 
 enum sm_action_type {
-	SM_ACT_SPAWN,       /* fork+exec slot/generation, then sm_pool_spawned() */
-	SM_ACT_SIGNAL,      /* send sig to the worker's process group */
-	SM_ACT_KILL,        /* SIGKILL the worker's process group; reason set */
-	SM_ACT_BOOTED,      /* every first-generation worker is ready */
+	SM_ACT_SPAWN,        /* fork+exec slot/generation, then sm_pool_spawned() */
+	SM_ACT_SIGNAL,       /* send sig to the worker's process group */
+	SM_ACT_KILL,         /* SIGKILL the worker's process group; reason set */
+	SM_ACT_BOOTED,       /* every first-generation worker is ready */
 	SM_ACT_RELOAD_START, /* a new generation starts */
-	SM_ACT_RELOADED,    /* the new generation took over */
-	SM_ACT_ROLLED_BACK, /* the new generation failed; reason set */
-	SM_ACT_EXIT,        /* nothing left: exit with code */
+	SM_ACT_RELOADED,     /* the new generation took over */
+	SM_ACT_ROLLED_BACK,  /* the new generation failed; reason set */
+	SM_ACT_EXIT,         /* nothing left: exit with code */
 };
 
 struct sm_action {
@@ -107,8 +107,8 @@ struct sm_exit_info {
 	unsigned generation;
 	double lifetime;
 	bool was_ready;
-	bool expected;       /* we had asked it to stop */
-	double restart_in;   /* < 0: not restarted */
+	bool expected;     /* we had asked it to stop */
+	double restart_in; /* < 0: not restarted */
 };
 
 int sm_pool_init(struct sm_pool *pool, const struct sm_pool_params *params);
@@ -117,11 +117,11 @@ void sm_pool_free(struct sm_pool *pool);
 /* Events. */
 void sm_pool_spawned(struct sm_pool *pool, int slot, unsigned gen, pid_t pid, double now);
 void sm_pool_spawn_failed(struct sm_pool *pool, int slot, unsigned gen, const char *reason,
-			  double now);
+                          double now);
 int sm_pool_ready(struct sm_pool *pool, pid_t pid, double now);
 int sm_pool_watchdog(struct sm_pool *pool, pid_t pid, double now);
 int sm_pool_exited(struct sm_pool *pool, pid_t pid, const char *how, double now,
-		   struct sm_exit_info *info);
+                   struct sm_exit_info *info);
 void sm_pool_scale(struct sm_pool *pool, int delta);
 void sm_pool_reload(struct sm_pool *pool);
 void sm_pool_shutdown(struct sm_pool *pool, bool quick, double now);
@@ -133,7 +133,7 @@ void sm_pool_reload_abort(struct sm_pool *pool);
  * (BOOTED, RELOAD_START, ...) always comes alone.  *next_deadline is when
  * to call again if nothing else happens (INFINITY: nothing is due). */
 size_t sm_pool_step(struct sm_pool *pool, double now, struct sm_action *acts, size_t max,
-		    double *next_deadline);
+                    double *next_deadline);
 
 /* The backoff rule of SPEC §4: from a slot's current delay and the dead
  * worker's lifetime, the delay before the next start (0 = at once) and the

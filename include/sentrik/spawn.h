@@ -11,14 +11,14 @@
 #define SM_LISTEN_PID_ROOM 24 /* bytes after '=' for the pid digits */
 
 struct sm_spawn {
-	const char *path;      /* resolved executable */
+	const char *path; /* resolved executable */
 	char *const *argv;
-	char *const *envp;     /* complete environment */
-	char *listen_pid;      /* an entry of envp: "LISTEN_PID=" + room; NULL = none */
-	const int *fds;        /* become descriptors 3, 4, ... in the child */
+	char *const *envp; /* complete environment */
+	char *listen_pid;  /* an entry of envp: "LISTEN_PID=" + room; NULL = none */
+	const int *fds;    /* become descriptors 3, 4, ... in the child */
 	size_t n_fds;
 	int stdout_fd, stderr_fd; /* -1: inherit the master's */
-	const char *chdir;     /* NULL: stay */
+	const char *chdir;        /* NULL: stay */
 	pid_t master_pid;
 };
 
@@ -38,7 +38,7 @@ struct sm_spawn_pending {
  * start: 0, or -1 with *error when fork itself failed.  finish: the pid,
  * or -1 with *error (the child already reaped). */
 int sm_spawn_start(const struct sm_spawn *req, struct sm_spawn_pending *pending,
-		   struct sm_spawn_error *error);
+                   struct sm_spawn_error *error);
 pid_t sm_spawn_finish(struct sm_spawn_pending *pending, struct sm_spawn_error *error);
 
 /* Start one worker.  Returns its pid once its exec succeeded, or -1 with

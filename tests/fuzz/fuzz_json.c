@@ -15,7 +15,11 @@ static void check_utf8(const unsigned char *p, size_t n)
 
 	while (i < n) {
 		unsigned char c = p[i];
-		size_t need = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		size_t need = c < 0x80         ? 1
+		              : (c >> 5) == 6  ? 2
+		              : (c >> 4) == 14 ? 3
+		              : (c >> 3) == 30 ? 4
+		                               : 0;
 		if (need == 0 || i + need > n)
 			abort();
 		for (size_t k = 1; k < need; k++)

@@ -44,11 +44,11 @@ static enum sm_parse_result parse(const char *first, ...)
 }
 
 #define OK(...) assert_int_equal(parse(__VA_ARGS__, NULL), SM_PARSE_OK)
-#define USAGE(msg, ...)                                                    \
-	do {                                                               \
-		assert_int_equal(parse(__VA_ARGS__, NULL), SM_PARSE_USAGE); \
-		assert_string_equal(err, msg);                             \
-		assert_null(strchr(err, '\n'));                           \
+#define USAGE(msg, ...)                                                                            \
+	do {                                                                                       \
+		assert_int_equal(parse(__VA_ARGS__, NULL), SM_PARSE_USAGE);                        \
+		assert_string_equal(err, msg);                                                     \
+		assert_null(strchr(err, '\n'));                                                    \
 	} while (0)
 
 static int teardown(void **state)
@@ -193,8 +193,8 @@ static void every_value_option(void **state)
 	assert_true(cfg.timeout == 3);
 	OK("--forward", "USR2", "--forward=winch", "--forward", "SIGUSR1", "app");
 	assert_int_equal(cfg.forward, (UINT64_C(1) << (SIGUSR2 - 1)) |
-					      (UINT64_C(1) << (SIGWINCH - 1)) |
-					      (UINT64_C(1) << (SIGUSR1 - 1)));
+	                                  (UINT64_C(1) << (SIGWINCH - 1)) |
+	                                  (UINT64_C(1) << (SIGUSR1 - 1)));
 }
 
 static void every_flag(void **state)
@@ -272,8 +272,8 @@ static void malformed_values(void **state)
 	      "app");
 	USAGE("--workers: invalid value '2x' (expected a number from 1 or auto)", "-w", "2x",
 	      "app");
-	USAGE("--workers: invalid value '' (expected a number from 1 or auto)", "--workers=",
-	      "app");
+	USAGE("--workers: invalid value '' (expected a number from 1 or auto)",
+	      "--workers=", "app");
 	USAGE("--workers: invalid value ' 2' (expected a number from 1 or auto)", "-w", " 2",
 	      "app");
 	USAGE("--workers: invalid value '99999999999999999999' (expected a number from 1 or auto)",
@@ -282,7 +282,8 @@ static void malformed_values(void **state)
 	      "app");
 	USAGE("--workers: invalid value '5' (more than --max-workers 4)", "-w", "5",
 	      "--max-workers", "4", "app");
-	USAGE("--workers: invalid value '1025' (more than --max-workers 1024)", "-w", "1025", "app");
+	USAGE("--workers: invalid value '1025' (more than --max-workers 1024)", "-w", "1025",
+	      "app");
 	USAGE("--max-workers: invalid value '0' (expected 1..65536)", "--max-workers", "0", "app");
 	USAGE("--max-workers: invalid value '65537' (expected 1..65536)", "--max-workers=65537",
 	      "app");
@@ -323,9 +324,10 @@ static void malformed_values(void **state)
 	      "--graceful-timeout", "1e99", "app");
 	USAGE("--ready-timeout: invalid value 'soon' (expected seconds, e.g. 30 or 0.5)",
 	      "--ready-timeout", "soon", "app");
-	USAGE("--timeout: invalid value '' (expected seconds, e.g. 30 or 0.5)", "--timeout=",
+	USAGE("--timeout: invalid value '' (expected seconds, e.g. 30 or 0.5)",
+	      "--timeout=", "app");
+	USAGE("--ready: invalid value 'later' (expected exec or notify)", "--ready", "later",
 	      "app");
-	USAGE("--ready: invalid value 'later' (expected exec or notify)", "--ready", "later", "app");
 	USAGE("--stop-signal: unknown signal 'FOO'", "--stop-signal", "FOO", "app");
 	USAGE("--stop-signal: unknown signal '0'", "--stop-signal", "0", "app");
 	USAGE("--stop-signal: unknown signal 'STOP'", "--stop-signal", "STOP", "app");
@@ -393,24 +395,24 @@ static void config_keys(void **state)
 {
 	(void)state;
 	assert_int_equal(parse_file("; comment\n"
-				    "# another\n"
-				    "workers = 3\n"
-				    "max_workers = 10\n"
-				    "graceful-timeout = 7\n"
-				    "stop_signal = QUIT\n"
-				    "umask = 022\n"
-				    "chdir = /srv\n"
-				    "log-level = debug\n"
-				    "reuse_port = yes\n"
-				    "capture-output = true\n"
-				    "allow_new_privs = off\n"
-				    "[sentrik-master]\n"
-				    "forward = USR2\n"
-				    "forward = WINCH\n"
-				    "bind = :8000\n"
-				    "bind = :8001\n",
-				    NULL, NULL),
-			 SM_PARSE_OK);
+	                            "# another\n"
+	                            "workers = 3\n"
+	                            "max_workers = 10\n"
+	                            "graceful-timeout = 7\n"
+	                            "stop_signal = QUIT\n"
+	                            "umask = 022\n"
+	                            "chdir = /srv\n"
+	                            "log-level = debug\n"
+	                            "reuse_port = yes\n"
+	                            "capture-output = true\n"
+	                            "allow_new_privs = off\n"
+	                            "[sentrik-master]\n"
+	                            "forward = USR2\n"
+	                            "forward = WINCH\n"
+	                            "bind = :8000\n"
+	                            "bind = :8001\n",
+	                            NULL, NULL),
+	                 SM_PARSE_OK);
 	assert_int_equal(cfg.workers, 3);
 	assert_int_equal(cfg.max_workers, 10);
 	assert_true(cfg.graceful_timeout == 7);
@@ -422,7 +424,7 @@ static void config_keys(void **state)
 	assert_true(cfg.capture_output);
 	assert_false(cfg.allow_new_privs);
 	assert_int_equal(cfg.forward,
-			 (UINT64_C(1) << (SIGUSR2 - 1)) | (UINT64_C(1) << (SIGWINCH - 1)));
+	                 (UINT64_C(1) << (SIGUSR2 - 1)) | (UINT64_C(1) << (SIGWINCH - 1)));
 	assert_int_equal(cfg.n_binds, 2);
 	assert_string_equal(cfg.config_file, ini_path);
 }
@@ -430,8 +432,7 @@ static void config_keys(void **state)
 static void config_command_line_wins(void **state)
 {
 	(void)state;
-	assert_int_equal(parse_file("workers = 3\ngraceful_timeout = 7\n", "-w", "5"),
-			 SM_PARSE_OK);
+	assert_int_equal(parse_file("workers = 3\ngraceful_timeout = 7\n", "-w", "5"), SM_PARSE_OK);
 	assert_int_equal(cfg.workers, 5);
 	assert_true(cfg.graceful_timeout == 7);
 	/* the command line wins even when it comes before --config */
@@ -440,9 +441,9 @@ static void config_command_line_wins(void **state)
 	assert_int_equal(cfg.workers, 2);
 	/* a list given on the command line replaces the file's whole list */
 	assert_int_equal(parse_file("bind = :1\nbind = :2\nforward = USR2\n"
-				    "chown = /a\nrequire_env = A\n",
-				    "--bind=:3", NULL),
-			 SM_PARSE_OK);
+	                            "chown = /a\nrequire_env = A\n",
+	                            "--bind=:3", NULL),
+	                 SM_PARSE_OK);
 	assert_int_equal(cfg.n_binds, 1);
 	assert_string_equal(cfg.binds[0], ":3");
 	assert_int_equal(cfg.forward, UINT64_C(1) << (SIGUSR2 - 1));
@@ -462,8 +463,8 @@ static void config_command_line_wins(void **state)
 	/* --max-workers from the command line checks --workers from the file */
 	assert_int_equal(parse_file("workers = 6\n", "--max-workers", "4"), SM_PARSE_CONFIG);
 	char want[256];
-	snprintf(want, sizeof(want), "%s:1: --workers: invalid value '6' (more than --max-workers 4)",
-		 ini_path);
+	snprintf(want, sizeof(want),
+	         "%s:1: --workers: invalid value '6' (more than --max-workers 4)", ini_path);
 	assert_string_equal(err, want);
 }
 
@@ -481,14 +482,14 @@ static void config_errors(void **state)
 {
 	(void)state;
 	config_error("workers = 2\n\nfrobnicate = 1\n", "3: unknown key 'frobnicate'");
-	config_error("workers = 0\n", "1: --workers: invalid value '0' (expected a number from 1 or auto)");
+	config_error("workers = 0\n",
+	             "1: --workers: invalid value '0' (expected a number from 1 or auto)");
 	config_error("# c\nstop_signal = NOPE\n", "2: --stop-signal: unknown signal 'NOPE'");
 	config_error("reuse_port = maybe\n",
-		     "1: --reuse-port: invalid value 'maybe' (expected true or false)");
-	config_error("workers = 2\nthis is not ini\n",
-		     "2: syntax error (expected 'key = value')");
+	             "1: --reuse-port: invalid value 'maybe' (expected true or false)");
+	config_error("workers = 2\nthis is not ini\n", "2: syntax error (expected 'key = value')");
 	config_error("[other]\nworkers = 2\n",
-		     "2: unknown section [other] (keys go at the top or under [sentrik-master])");
+	             "2: unknown section [other] (keys go at the top or under [sentrik-master])");
 	config_error("config = /etc/x\n", "1: unknown key 'config'");
 	config_error("check = true\n", "1: unknown key 'check'");
 	config_error("help = true\n", "1: unknown key 'help'");
@@ -539,20 +540,20 @@ static void numeric_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(defaults, teardown),
-		cmocka_unit_test_teardown(workers_all_forms, teardown),
-		cmocka_unit_test_teardown(every_value_option, teardown),
-		cmocka_unit_test_teardown(every_flag, teardown),
-		cmocka_unit_test_teardown(stops_at_first_non_option, teardown),
-		cmocka_unit_test_teardown(unknown_and_missing, teardown),
-		cmocka_unit_test_teardown(missing_or_empty_command, teardown),
-		cmocka_unit_test_teardown(malformed_values, teardown),
-		cmocka_unit_test_teardown(first_error_wins, teardown),
-		cmocka_unit_test_teardown(config_keys, ini_teardown),
-		cmocka_unit_test_teardown(config_command_line_wins, ini_teardown),
-		cmocka_unit_test_teardown(config_errors, ini_teardown),
-		cmocka_unit_test_teardown(parse_twice, teardown),
-		cmocka_unit_test_teardown(numeric_helpers, teardown),
+	    cmocka_unit_test_teardown(defaults, teardown),
+	    cmocka_unit_test_teardown(workers_all_forms, teardown),
+	    cmocka_unit_test_teardown(every_value_option, teardown),
+	    cmocka_unit_test_teardown(every_flag, teardown),
+	    cmocka_unit_test_teardown(stops_at_first_non_option, teardown),
+	    cmocka_unit_test_teardown(unknown_and_missing, teardown),
+	    cmocka_unit_test_teardown(missing_or_empty_command, teardown),
+	    cmocka_unit_test_teardown(malformed_values, teardown),
+	    cmocka_unit_test_teardown(first_error_wins, teardown),
+	    cmocka_unit_test_teardown(config_keys, ini_teardown),
+	    cmocka_unit_test_teardown(config_command_line_wins, ini_teardown),
+	    cmocka_unit_test_teardown(config_errors, ini_teardown),
+	    cmocka_unit_test_teardown(parse_twice, teardown),
+	    cmocka_unit_test_teardown(numeric_helpers, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

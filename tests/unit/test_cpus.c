@@ -27,7 +27,7 @@ static void cpu_max_text(void **state)
 	assert_int_equal(sm_cpus_from_cpu_max("100000 100000\n"), 1);
 	assert_int_equal(sm_cpus_from_cpu_max("150000 100000\n"), 2); /* rounded up */
 	assert_int_equal(sm_cpus_from_cpu_max("200000 100000"), 2);
-	assert_int_equal(sm_cpus_from_cpu_max("1000 100000"), 1);     /* never 0 CPUs */
+	assert_int_equal(sm_cpus_from_cpu_max("1000 100000"), 1); /* never 0 CPUs */
 	assert_int_equal(sm_cpus_from_cpu_max("400000 50000"), 8);
 	assert_int_equal(sm_cpus_from_cpu_max(""), -1);
 	assert_int_equal(sm_cpus_from_cpu_max("max"), -1);
@@ -83,9 +83,9 @@ static void v1_trees(void **state)
 {
 	(void)state;
 	assert_int_equal(quota("v1", "12:memory:/docker/abc\n"
-				     "4:cpu,cpuacct:/docker/abc\n"
-				     "1:name=systemd:/docker/abc\n"),
-			 3);
+	                             "4:cpu,cpuacct:/docker/abc\n"
+	                             "1:name=systemd:/docker/abc\n"),
+	                 3);
 	assert_int_equal(quota("v1", "4:cpuacct,cpu:/docker/abc\n"), 3);
 	assert_int_equal(quota("v1", "4:cpu,cpuacct:/docker\n"), 0);
 	assert_int_equal(quota("v1", "4:cpuacct:/docker/abc\n"), 0); /* not the cpu controller */
@@ -116,13 +116,13 @@ static void usable_matches_affinity(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(cpu_max_text),
-		cmocka_unit_test(cfs_math),
-		cmocka_unit_test(combine),
-		cmocka_unit_test(v2_trees),
-		cmocka_unit_test(v1_trees),
-		cmocka_unit_test(hybrid),
-		cmocka_unit_test(usable_matches_affinity),
+	    cmocka_unit_test(cpu_max_text),
+	    cmocka_unit_test(cfs_math),
+	    cmocka_unit_test(combine),
+	    cmocka_unit_test(v2_trees),
+	    cmocka_unit_test(v1_trees),
+	    cmocka_unit_test(hybrid),
+	    cmocka_unit_test(usable_matches_affinity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -89,11 +89,39 @@ static void unix_and_fd(void **state)
 static void errors(void **state)
 {
 	static const char *const bad[] = {
-		"", "8000", "localhost", "::1:80", "::80", "[::1]", "[::1]80", "[::1:80",
-		"[]:80", "[zz::1]:80", "[::1%]:80", "[127.0.0.1]:80", "1.2.3.4.5:80",
-		"1.2.3.256:80", "host name:80", "-host:80", "host/x:80", ":", ":x", ":-1",
-		":+80", ": 80", ":65536", ":99999999999999999999", "127.0.0.1:", "unix:",
-		"fd:", "fd:0", "fd:2", "fd:-3", "fd:3x", "fd:x", NULL,
+	    "",
+	    "8000",
+	    "localhost",
+	    "::1:80",
+	    "::80",
+	    "[::1]",
+	    "[::1]80",
+	    "[::1:80",
+	    "[]:80",
+	    "[zz::1]:80",
+	    "[::1%]:80",
+	    "[127.0.0.1]:80",
+	    "1.2.3.4.5:80",
+	    "1.2.3.256:80",
+	    "host name:80",
+	    "-host:80",
+	    "host/x:80",
+	    ":",
+	    ":x",
+	    ":-1",
+	    ":+80",
+	    ": 80",
+	    ":65536",
+	    ":99999999999999999999",
+	    "127.0.0.1:",
+	    "unix:",
+	    "fd:",
+	    "fd:0",
+	    "fd:2",
+	    "fd:-3",
+	    "fd:3x",
+	    "fd:x",
+	    NULL,
 	};
 	struct sm_addr a;
 	char err[256], long_path[200];
@@ -175,10 +203,10 @@ static void names_of_addresses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(host_port),  cmocka_unit_test(any_port),
-		cmocka_unit_test(v6_port),    cmocka_unit_test(unix_and_fd),
-		cmocka_unit_test(errors),     cmocka_unit_test(activation),
-		cmocka_unit_test(fdnames),    cmocka_unit_test(names_of_addresses),
+	    cmocka_unit_test(host_port), cmocka_unit_test(any_port),
+	    cmocka_unit_test(v6_port),   cmocka_unit_test(unix_and_fd),
+	    cmocka_unit_test(errors),    cmocka_unit_test(activation),
+	    cmocka_unit_test(fdnames),   cmocka_unit_test(names_of_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,14 +47,13 @@ static void got_free(struct got *g)
 static char scratch[SM_FRAME_CARRY + 65536];
 
 /* Feed text in pieces of `step` bytes, then end the stream. */
-static void feed_split(struct sm_frame *f, struct got *g, const char *text, size_t len,
-		       size_t step)
+static void feed_split(struct sm_frame *f, struct got *g, const char *text, size_t len, size_t step)
 {
 	size_t off;
 
 	for (off = 0; off < len; off += step)
 		sm_frame_feed(f, scratch, text + off, len - off < step ? len - off : step, false,
-			      collect, g);
+		              collect, g);
 	sm_frame_feed(f, scratch, "", 0, true, collect, g);
 }
 
@@ -264,7 +263,8 @@ static void escape_worst_case_fits_6x(void **state)
 /* The fast path must say exactly what the escaper says, for any bytes. */
 static void fast_escape_matches_escaper(void **state)
 {
-	static const unsigned char pool[] = "ab \"\\\n\r\t\x01\x7f\x80\xbf\xc3\xa9\xe2\x82\xac\xf0\x9f\xed\xff";
+	static const unsigned char pool[] =
+	    "ab \"\\\n\r\t\x01\x7f\x80\xbf\xc3\xa9\xe2\x82\xac\xf0\x9f\xed\xff";
 	char in[200], want[6 * sizeof(in) + 1], got[6 * sizeof(in) + 1];
 	unsigned seed = 12345;
 	int round;
@@ -285,17 +285,17 @@ static void fast_escape_matches_escaper(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(whole_lines_across_split_reads),
-		cmocka_unit_test(a_line_waits_for_its_newline),
-		cmocka_unit_test(final_line_without_newline_is_flushed),
-		cmocka_unit_test(long_line_in_pieces),
-		cmocka_unit_test(piece_boundaries),
-		cmocka_unit_test(crlf_and_lone_cr),
-		cmocka_unit_test(nul_bytes_are_data),
-		cmocka_unit_test(escape_quotes_and_controls),
-		cmocka_unit_test(escape_invalid_utf8),
-		cmocka_unit_test(escape_worst_case_fits_6x),
-		cmocka_unit_test(fast_escape_matches_escaper),
+	    cmocka_unit_test(whole_lines_across_split_reads),
+	    cmocka_unit_test(a_line_waits_for_its_newline),
+	    cmocka_unit_test(final_line_without_newline_is_flushed),
+	    cmocka_unit_test(long_line_in_pieces),
+	    cmocka_unit_test(piece_boundaries),
+	    cmocka_unit_test(crlf_and_lone_cr),
+	    cmocka_unit_test(nul_bytes_are_data),
+	    cmocka_unit_test(escape_quotes_and_controls),
+	    cmocka_unit_test(escape_invalid_utf8),
+	    cmocka_unit_test(escape_worst_case_fits_6x),
+	    cmocka_unit_test(fast_escape_matches_escaper),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,10 +108,10 @@ static void worker_socket_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parse_keys),
-		cmocka_unit_test(parse_errors),
-		cmocka_unit_test(addresses),
-		cmocka_unit_test(worker_socket_roundtrip),
+	    cmocka_unit_test(parse_keys),
+	    cmocka_unit_test(parse_errors),
+	    cmocka_unit_test(addresses),
+	    cmocka_unit_test(worker_socket_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

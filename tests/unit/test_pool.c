@@ -33,13 +33,13 @@ static struct sim *sim_new(int workers, int max, bool on_exec, double ready_time
 {
 	struct sim *s = calloc(1, sizeof(*s));
 	struct sm_pool_params p = {
-		.workers = workers,
-		.max_workers = max,
-		.stop_signal = SIGTERM,
-		.graceful_timeout = 30,
-		.ready_timeout = ready_timeout,
-		.watchdog_timeout = 0,
-		.ready_on_exec = on_exec,
+	    .workers = workers,
+	    .max_workers = max,
+	    .stop_signal = SIGTERM,
+	    .graceful_timeout = 30,
+	    .ready_timeout = ready_timeout,
+	    .watchdog_timeout = 0,
+	    .ready_on_exec = on_exec,
 	};
 
 	assert_non_null(s);
@@ -66,7 +66,8 @@ static size_t run(struct sim *s, double now)
 		for (i = 0; i < n; i++) {
 			struct sm_action a = acts[i];
 			if (a.reason != NULL && s->n_log < 64) {
-				snprintf(s->reasons[s->n_log], sizeof(s->reasons[0]), "%s", a.reason);
+				snprintf(s->reasons[s->n_log], sizeof(s->reasons[0]), "%s",
+				         a.reason);
 				a.reason = s->reasons[s->n_log];
 			}
 			if (s->n_log < sizeof(s->log) / sizeof(s->log[0]))
@@ -129,8 +130,8 @@ static void exit_signalled(struct sim *s, size_t from, double now)
 
 	for (i = from; i < s->n_log; i++)
 		if (s->log[i].type == SM_ACT_SIGNAL || s->log[i].type == SM_ACT_KILL)
-			(void)sm_pool_exited(&s->pool, s->log[i].pid, "was killed by signal 15", now,
-					     &info);
+			(void)sm_pool_exited(&s->pool, s->log[i].pid, "was killed by signal 15",
+			                     now, &info);
 }
 
 /* ---- backoff ---- */
@@ -258,8 +259,8 @@ static void boot_fails_on_early_exit(void **state)
 	a = find(s, from, SM_ACT_EXIT);
 	assert_non_null(a);
 	assert_int_equal(a->code, 69);
-	snprintf(want, sizeof(want), "worker 1 (pid %ld) exited with status 3 right after its start",
-		 (long)p1);
+	snprintf(want, sizeof(want),
+	         "worker 1 (pid %ld) exited with status 3 right after its start", (long)p1);
 	assert_string_equal(a->reason, want);
 	sim_free(s);
 
@@ -276,7 +277,7 @@ static void boot_fails_on_early_exit(void **state)
 	assert_non_null(a);
 	assert_int_equal(a->code, 69);
 	snprintf(want, sizeof(want), "worker 1 (pid %ld) exited with status 3 before it was ready",
-		 (long)p1);
+	         (long)p1);
 	assert_string_equal(a->reason, want);
 	sim_free(s);
 }
@@ -811,27 +812,27 @@ static void storm_notify(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(backoff_schedule),
-		cmocka_unit_test(boot_exec),
-		cmocka_unit_test(boot_notify),
-		cmocka_unit_test(boot_fails_on_spawn_failure),
-		cmocka_unit_test(boot_fails_on_early_exit),
-		cmocka_unit_test(late_death_is_restarted),
-		cmocka_unit_test(restart_in_same_slot_with_backoff),
-		cmocka_unit_test(unknown_pid_is_not_a_worker),
-		cmocka_unit_test(scale_bounds_and_highest_slot),
-		cmocka_unit_test(graceful_shutdown),
-		cmocka_unit_test(quick_shutdown),
-		cmocka_unit_test(second_shutdown_turns_quick),
-		cmocka_unit_test(shutdown_during_boot),
-		cmocka_unit_test(reload_replaces_generation_when_all_ready),
-		cmocka_unit_test(reload_rolls_back_on_failure),
-		cmocka_unit_test(reload_abort_changes_nothing),
-		cmocka_unit_test(reloads_are_coalesced),
-		cmocka_unit_test(ready_timeout),
-		cmocka_unit_test(watchdog_kill),
-		cmocka_unit_test(storm_exec),
-		cmocka_unit_test(storm_notify),
+	    cmocka_unit_test(backoff_schedule),
+	    cmocka_unit_test(boot_exec),
+	    cmocka_unit_test(boot_notify),
+	    cmocka_unit_test(boot_fails_on_spawn_failure),
+	    cmocka_unit_test(boot_fails_on_early_exit),
+	    cmocka_unit_test(late_death_is_restarted),
+	    cmocka_unit_test(restart_in_same_slot_with_backoff),
+	    cmocka_unit_test(unknown_pid_is_not_a_worker),
+	    cmocka_unit_test(scale_bounds_and_highest_slot),
+	    cmocka_unit_test(graceful_shutdown),
+	    cmocka_unit_test(quick_shutdown),
+	    cmocka_unit_test(second_shutdown_turns_quick),
+	    cmocka_unit_test(shutdown_during_boot),
+	    cmocka_unit_test(reload_replaces_generation_when_all_ready),
+	    cmocka_unit_test(reload_rolls_back_on_failure),
+	    cmocka_unit_test(reload_abort_changes_nothing),
+	    cmocka_unit_test(reloads_are_coalesced),
+	    cmocka_unit_test(ready_timeout),
+	    cmocka_unit_test(watchdog_kill),
+	    cmocka_unit_test(storm_exec),
+	    cmocka_unit_test(storm_notify),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -247,7 +247,8 @@ static void walk_creates_and_gives_away(void **state)
 	struct sm_walk w;
 	struct stat st;
 
-	assert_int_equal(sm_priv_chown_path(at(t, "real/inner/a/b/c"), getuid(), getgid(), 0750, &w), 0);
+	assert_int_equal(
+	    sm_priv_chown_path(at(t, "real/inner/a/b/c"), getuid(), getgid(), 0750, &w), 0);
 	assert_int_equal(stat(at(t, "real/inner/a/b/c"), &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0750);
@@ -256,7 +257,8 @@ static void walk_creates_and_gives_away(void **state)
 	assert_int_equal(stat(at(t, "real/inner/a/b"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
 	/* Again: it exists now; the mode is set again. */
-	assert_int_equal(sm_priv_chown_path(at(t, "real/inner/a/b/c/"), getuid(), getgid(), 0700, &w), 0);
+	assert_int_equal(
+	    sm_priv_chown_path(at(t, "real/inner/a/b/c/"), getuid(), getgid(), 0700, &w), 0);
 	assert_false(w.created);
 	assert_int_equal(stat(at(t, "real/inner/a/b/c"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
@@ -301,17 +303,16 @@ static void walk_bad_paths(void **state)
 	assert_int_equal(w.fail, SM_WALK_TYPE);
 }
 
-static const char good_status[] =
-	"Name:\tsentrik-master\n"
-	"Uid:\t999\t999\t999\t999\n"
-	"Gid:\t1001\t1001\t1001\t1001\n"
-	"Groups:\t1001 2000 \n"
-	"CapInh:\t0000000000000000\n"
-	"CapPrm:\t0000000000000000\n"
-	"CapEff:\t0000000000000000\n"
-	"CapBnd:\t0000000000000000\n"
-	"CapAmb:\t0000000000000000\n"
-	"NoNewPrivs:\t1\n";
+static const char good_status[] = "Name:\tsentrik-master\n"
+                                  "Uid:\t999\t999\t999\t999\n"
+                                  "Gid:\t1001\t1001\t1001\t1001\n"
+                                  "Groups:\t1001 2000 \n"
+                                  "CapInh:\t0000000000000000\n"
+                                  "CapPrm:\t0000000000000000\n"
+                                  "CapEff:\t0000000000000000\n"
+                                  "CapBnd:\t0000000000000000\n"
+                                  "CapAmb:\t0000000000000000\n"
+                                  "NoNewPrivs:\t1\n";
 
 static void replace(char *buf, const char *from, const char *to)
 {
@@ -325,7 +326,8 @@ static void replace(char *buf, const char *from, const char *to)
 
 static void status_proof(void **state)
 {
-	struct sm_identity id = {.uid = 999, .gid = 1001, .groups = {2000, 1001, 1001}, .n_groups = 3};
+	struct sm_identity id = {
+	    .uid = 999, .gid = 1001, .groups = {2000, 1001, 1001}, .n_groups = 3};
 	char text[4096], why[512];
 
 	(void)state;
@@ -394,18 +396,18 @@ static void report_keeps_the_first_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(id_words),
-		cmocka_unit_test(resolve_root_by_name_and_number),
-		cmocka_unit_test(resolve_uid_without_entry),
-		cmocka_unit_test(resolve_unknown_names),
-		cmocka_unit_test(require_env),
-		cmocka_unit_test_setup_teardown(walk_refuses_symlinks, tree_setup, tree_teardown),
-		cmocka_unit_test_setup_teardown(walk_creates_and_gives_away, tree_setup, tree_teardown),
-		cmocka_unit_test_setup_teardown(walk_without_create, tree_setup, tree_teardown),
-		cmocka_unit_test_setup_teardown(walk_bad_paths, tree_setup, tree_teardown),
-		cmocka_unit_test(status_proof),
-		cmocka_unit_test(status_proof_sets),
-		cmocka_unit_test(report_keeps_the_first_failure),
+	    cmocka_unit_test(id_words),
+	    cmocka_unit_test(resolve_root_by_name_and_number),
+	    cmocka_unit_test(resolve_uid_without_entry),
+	    cmocka_unit_test(resolve_unknown_names),
+	    cmocka_unit_test(require_env),
+	    cmocka_unit_test_setup_teardown(walk_refuses_symlinks, tree_setup, tree_teardown),
+	    cmocka_unit_test_setup_teardown(walk_creates_and_gives_away, tree_setup, tree_teardown),
+	    cmocka_unit_test_setup_teardown(walk_without_create, tree_setup, tree_teardown),
+	    cmocka_unit_test_setup_teardown(walk_bad_paths, tree_setup, tree_teardown),
+	    cmocka_unit_test(status_proof),
+	    cmocka_unit_test(status_proof_sets),
+	    cmocka_unit_test(report_keeps_the_first_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

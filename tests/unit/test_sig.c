@@ -49,9 +49,9 @@ static void number_to_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(names_with_and_without_prefix),
-		cmocka_unit_test(bad_names),
-		cmocka_unit_test(number_to_name),
+	    cmocka_unit_test(names_with_and_without_prefix),
+	    cmocka_unit_test(bad_names),
+	    cmocka_unit_test(number_to_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
