@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <sentrik/fd.h>
+#include <sentrik/config.h>
 #include <sentrik/listen.h>
 #include <sentrik/log.h>
 
@@ -28,22 +29,6 @@ static void say(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* Decimal digits only, no sign, no spaces, within [min, max]. */
-static int parse_number(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static bool valid_hostname(const char *h)
@@ -71,7 +56,7 @@ static int parse_port(const char *p, const char *text, struct sm_addr *addr, cha
 {
 	long port;
 
-	if (parse_number(p, 0, 65535, &port) < 0) {
+	if (sm_parse_uint(p, 0, 65535, &port) < 0) {
 		say(err, errlen, "--bind: invalid port in '%s' (expected 0..65535)", text);
 		return -1;
 	}
@@ -172,7 +157,7 @@ int sm_addr_parse(const char *text, struct sm_addr *addr, char *err, size_t errl
 	}
 	if (strncmp(text, "fd:", 3) == 0) {
 		long fd;
-		if (parse_number(text + 3, 3, INT_MAX, &fd) < 0) {
+		if (sm_parse_uint(text + 3, 3, INT_MAX, &fd) < 0) {
 			say(err, errlen,
 			    "--bind: invalid descriptor in '%s' (expected fd:N, N >= 3)", text);
 			return -1;
@@ -192,13 +177,13 @@ int sm_listen_activation(const char *listen_pid, const char *listen_fds, pid_t s
 
 	if (listen_pid == NULL || listen_fds == NULL)
 		return 0;
-	if (parse_number(listen_pid, 1, LONG_MAX, &pid) < 0) {
+	if (sm_parse_uint(listen_pid, 1, LONG_MAX, &pid) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
 	if ((pid_t)pid != self)
 		return 0;
-	if (parse_number(listen_fds, 0, INT_MAX - 3, &n) < 0) {
+	if (sm_parse_uint(listen_fds, 0, INT_MAX - 3, &n) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
