@@ -86,3 +86,9 @@ done
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 mc=$(median "${cats[@]}") mm=$(median "${masters[@]}")
 echo "median: cat $(mbs "$mc") MB/s, sentrik-master $(mbs "$mm") MB/s, ratio $(awk -v c="$mc" -v m="$mm" 'BEGIN { printf "%.2f", c / m }')$([ "$FORMAT" = text ] && echo " (target >= 0.80)"), all lines exact"
+# One row for bench/run.sh's table: what|baseline|sentrik-master|ratio|target|met|anchors
+ratio=$(awk -v c="$mc" -v m="$mm" 'BEGIN { printf "%.2f", c / m }')
+if [ "$FORMAT" = text ]; then
+	met=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.8) ? "yes" : "no" }')
+	echo "log capture, $WORKERS x $MIB MiB of 100-byte lines (MB/s)|cat $(mbs "$mc")|$(mbs "$mm")|${ratio}x|>= 0.8x cat|$met|every line exact"
+fi

@@ -73,3 +73,8 @@ awk -v a="$hup" -v b="$plain" 'BEGIN { if (b > 0) printf "  ratio HUP/plain: %.3
 if [ "$n" -gt 0 ]; then
 	echo "$times" | awk '{ v[NR] = $1 } END { printf "  HUP to new generation ready: median %d ms, max %d ms (n=%d)\n", v[int((NR + 1) / 2)], v[NR], NR }'
 fi
+# One row for bench/run.sh's table: what|baseline|sentrik-master|ratio|target|met|anchors
+errs=$(( $(errors "$tmp/hup.wrk") + $(non2xx "$tmp/hup.wrk") ))
+ratio=$(awk -v a="$hup" -v b="$plain" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }')
+met=$(awk -v r="$ratio" -v e="$errs" 'BEGIN { print (e == 0 && r >= 0.9) ? "yes" : "no" }')
+echo "reload under wrk -c32, HUP every 2 s (req/s)|no HUP $plain|$hup|${ratio}x|0 errors, >= 0.9x req/s|$met|$errs errors, $n reloads"
