@@ -4,7 +4,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 unit_out=$(sh "$here/run-unit.sh" "$@" 2>&1); unit_rc=$?
 printf '%s\n' "$unit_out"
-int_out=$(bash "$here/integration/run.sh" 2>&1 | tee /dev/stderr); int_rc=${PIPESTATUS[0]}
+int_log=$(mktemp)
+bash "$here/integration/run.sh" 2>&1 | tee "$int_log"; int_rc=${PIPESTATUS[0]}
+int_out=$(cat "$int_log"); rm -f "$int_log"
 up=$(printf '%s\n' "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
 uf=$(printf '%s\n' "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
 ip=$(printf '%s\n' "$int_out" | sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped.*/\1/p')
