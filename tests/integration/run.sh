@@ -5,6 +5,9 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0
+# Under valgrind (SM_VALGRIND) each file gets SM_SLOW times longer.
+file_timeout=900
+[ -n "${SM_VALGRIND:-}" ] && file_timeout=$((900 * ${SM_SLOW:-5}))
 for f in "$here"/test_*.sh; do
 	[ -n "${SM_ONLY:-}" ] && [[ "$f" != *"$SM_ONLY"* ]] && continue
 	echo "== $(basename "$f" .sh)"
@@ -17,7 +20,7 @@ for f in "$here"/test_*.sh; do
 			if [ "${CI:-}" = true ]; then failed=$((failed + 1)); echo "     (CI=true: a skip is a failure)"
 			else skipped=$((skipped + 1)); fi ;;
 		esac
-	done < <(timeout 900 bash "$f" 2>&1)
+	done < <(timeout "$file_timeout" bash "$f" 2>&1)
 done
 echo "integration: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

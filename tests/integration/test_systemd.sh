@@ -56,6 +56,9 @@ workers_of_gen() {
 
 t_notify_start_reload_rollback_stop() {
 	need_root
+	# break_app makes execve fail; valgrind kills such a child itself,
+	# after the master counted the exec as done: nothing fails to start.
+	[ -z "${SM_VALGRIND:-}" ] || skip "valgrind kills a child whose execve fails"
 	listen "@sentrik-test-$$-$RANDOM"
 	make_app
 	NOTIFY_SOCKET=$NOTIFY_ADDR sm_start -w 4 -- "$APP"
@@ -161,6 +164,9 @@ t_notify_path_socket() {
 # A failed first start still says STOPPING=1 and never READY=1.
 t_notify_boot_failure() {
 	need_root
+	# break_app makes execve fail; valgrind kills such a child itself,
+	# after the master counted the exec as done: nothing fails to start.
+	[ -z "${SM_VALGRIND:-}" ] || skip "valgrind kills a child whose execve fails"
 	listen "@sentrik-test-$$-$RANDOM"
 	make_app
 	break_app
