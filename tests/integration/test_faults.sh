@@ -67,4 +67,69 @@ t_kill9_storm_leaves_a_full_pool() {
 	alive "$SM_PID" || fail "master died"
 }
 
+# generations PID DIR: the SENTRIK_GENERATION of each child of PID, as
+# recorded by probe --record in DIR, sorted and unique.
+generations() {
+	local c f
+	for c in $(children "$1"); do
+		f=$(ls "$2"/w*."$c" 2>/dev/null | head -1)
+		[ -n "$f" ] || { echo "none"; continue; }
+		tr '\0' '\n' <"$f" | sed -n 's/^SENTRIK_GENERATION=//p'
+	done | sort -u
+}
+
+# settled PID DIR N: N children, all of one generation.
+settled() { has_children "$1" "$3" && [ "$(generations "$1" "$2" | wc -l)" -eq 1 ] &&
+	[ "$(generations "$1" "$2")" != none ]; }
+
+# log_quiet: the master log does not grow for 0.5 s.
+log_quiet() {
+	local a b
+	a=$(wc -c <"$SM_LOG")
+	sleep 0.5
+	b=$(wc -c <"$SM_LOG")
+	[ "$a" = "$b" ]
+}
+
+# signal_handled SIG: send SIG (TTIN or TTOU) and wait for its log line.
+signal_handled() {
+	local n
+	n=$(grep -c "$1: " "$SM_LOG")
+	kill -"$1" "$SM_PID"
+	wait_for 10 sh -c "[ \$(grep -c '$1: ' '$SM_LOG') -gt $n ]" || fail "$1 not handled"
+}
+
+t_signal_storm_ends_in_one_generation() {
+	local rec="$SM_TMP/rec" i gens
+	mkdir -p "$rec"
+	sm_start -w 2 --max-workers 8 -- "$PROBE" --record "$rec"
+	wait_for 10 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	sleep 1.5
+	(
+		sigs=(TTIN TTOU HUP USR1)
+		for i in $(seq 1 2000); do
+			kill -"${sigs[RANDOM % 4]}" "$SM_PID" 2>/dev/null || exit 1
+		done
+	) &
+	local storm=$!
+	track "$storm"
+	wait "$storm" || fail "a signal could not be sent: master gone?"
+	alive "$SM_PID" || fail "master died in the storm"
+	# Pending signals coalesce: let the storm drain, then send one at a time.
+	wait_for 20 log_quiet || fail "master log never quiet after the storm"
+	for i in $(seq 1 10); do signal_handled TTOU; done
+	grep "TTOU: " "$SM_LOG" | tail -1 | grep -q "TTOU: 1 workers wanted" ||
+		fail "ten TTOU do not leave 1 worker wanted"
+	signal_handled TTIN
+	signal_handled TTIN
+	wait_for 60 settled "$SM_PID" "$rec" 3 ||
+		fail "not settled: $(count_children "$SM_PID") workers, generations $(generations "$SM_PID" "$rec" | tr '\n' ' ')"
+	# ... and stays so.
+	gens=$(generations "$SM_PID" "$rec")
+	sleep 1
+	settled "$SM_PID" "$rec" 3 || fail "did not stay settled"
+	[ "$(generations "$SM_PID" "$rec")" = "$gens" ] || fail "generation changed after settling"
+	alive "$SM_PID" || fail "master died"
+	echo "settled at generation $gens with 3 workers"
+}
 run_tests "$@"
