@@ -132,4 +132,71 @@ t_signal_storm_ends_in_one_generation() {
 	alive "$SM_PID" || fail "master died"
 	echo "settled at generation $gens with 3 workers"
 }
+# as_user CMD...: run CMD as sm-fault.  Changing the limits of another
+# user's process takes CAP_SYS_RESOURCE, which a container may lack; the
+# same user may lower and raise its soft limits up to the hard one.
+as_user() { setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"; }
+
+t_fork_failure_is_retried_and_recovers() {
+	need_root
+	command -v prlimit >/dev/null || skip "prlimit not installed"
+	ensure_user sm-fault 4717
+	local uid n fails hard
+	uid=$(id -u sm-fault)
+	sm_start -w 3 --user sm-fault -- "$PROBE"
+	hard=$(ulimit -Hu)
+	wait_for 10 has_children "$SM_PID" 3 || fail "pool never reached 3 workers"
+	sleep 1.5
+	# The user's processes now: the master and its 3 workers.  At that
+	# limit, the restart of a killed worker cannot fork.
+	n=$(ps -o pid= -u "$uid" | wc -l)
+	[ "$n" -eq 4 ] || fail "user sm-fault has $n processes, not 4 (another run?)"
+	as_user prlimit --pid "$SM_PID" --nproc=3:"$hard" || fail "prlimit failed"
+	kill -KILL "$(children "$SM_PID" | head -1)"
+	wait_for 10 grep -q "cannot fork .*Resource temporarily unavailable" "$SM_LOG" ||
+		fail "no fork failure logged"
+	wait_for 10 sh -c "[ \$(grep -c 'cannot fork' '$SM_LOG') -ge 3 ]" || fail "fork not retried"
+	sleep 2
+	alive "$SM_PID" || fail "master died"
+	has_children "$SM_PID" 2 || fail "$(count_children "$SM_PID") workers under the limit, not 2"
+	# Backoff, not a busy loop: 0.1, 0.2, 0.4 ... s apart.
+	fails=$(grep -c 'cannot fork' "$SM_LOG")
+	[ "$fails" -le 10 ] || fail "$fails fork attempts in about 3 s: no backoff"
+	as_user prlimit --pid "$SM_PID" --nproc="$hard":"$hard" || fail "prlimit failed"
+	wait_for 15 has_children "$SM_PID" 3 || fail "pool not full again after the limit was lifted"
+	alive "$SM_PID" || fail "master died"
+	echo "$fails failed forks before the limit was lifted"
+}
+
+t_descriptor_exhaustion_is_retried_and_recovers() {
+	need_root
+	command -v prlimit >/dev/null || skip "prlimit not installed"
+	local low soft fails fds
+	sm_start -w 3 --capture-output -- "$PROBE"
+	wait_for 10 has_children "$SM_PID" 3 || fail "pool never reached 3 workers"
+	sleep 1.5
+	fds=$(ls /proc/"$SM_PID"/fd | wc -l)
+	soft=$(awk '/^Max open files/{print $4}' /proc/"$SM_PID"/limits)
+	# No new descriptor above the lowest free one: a killed worker frees at
+	# most its two capture pipes, a new one needs two pipes and an exec
+	# report pipe (descriptors already open above the limit stay usable).
+	low=0
+	while [ -e /proc/"$SM_PID"/fd/$low ]; do low=$((low + 1)); done
+	prlimit --pid "$SM_PID" --nofile="$low": || fail "prlimit failed"
+	kill -KILL "$(children "$SM_PID" | head -1)"
+	wait_for 10 grep -q "Too many open files" "$SM_LOG" || fail "no EMFILE logged"
+	wait_for 10 sh -c "[ \$(grep -c 'Too many open files' '$SM_LOG') -ge 3 ]" || fail "spawn not retried"
+	sleep 2
+	alive "$SM_PID" || fail "master died"
+	has_children "$SM_PID" 2 || fail "$(count_children "$SM_PID") workers under the limit, not 2"
+	fails=$(grep -c 'Too many open files' "$SM_LOG")
+	[ "$fails" -le 10 ] || fail "$fails spawn attempts in about 3 s: no backoff"
+	prlimit --pid "$SM_PID" --nofile="$soft": || fail "prlimit failed"
+	wait_for 15 has_children "$SM_PID" 3 || fail "pool not full again after the limit was lifted"
+	alive "$SM_PID" || fail "master died"
+	# Nothing leaked on the way: every descriptor of a failed attempt closed.
+	wait_for 10 sh -c "[ \$(ls /proc/$SM_PID/fd | wc -l) -eq $fds ]" ||
+		fail "descriptors $fds -> $(ls /proc/$SM_PID/fd | wc -l) after recovery"
+	echo "$fails failed spawns"
+}
 run_tests "$@"
