@@ -32,7 +32,17 @@ t_hundred_reloads_leak_no_fd_or_memory() {
 	rss=$(rss_kib "$SM_PID")
 	echo "after 1st reload: $fds1 fds, $rss1 KiB; after 100th: $fds fds, $rss KiB"
 	[ "$fds" -eq "$fds1" ] || fail "descriptors $fds1 -> $fds: $(ls -l /proc/$SM_PID/fd)"
-	[ "$rss" -le $((rss1 + 64)) ] || fail "VmRSS grew $rss1 -> $rss KiB"
+	# ASan's quarantine and valgrind hold freed memory on purpose: there
+	# only the descriptors are compared (their leak checkers see the heap).
+	if [ -n "${SM_VALGRIND:-}" ] || grep -q __asan_init "$SM_BIN"; then
+		echo "RSS not compared under a sanitizer or valgrind"
+	else
+		[ "$rss" -le $((rss1 + 64)) ] || fail "VmRSS grew $rss1 -> $rss KiB"
+	fi
+	# A clean stop: under ASan or valgrind a leak makes the exit code fail.
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 20 || fail "master did not stop"
+	[ "$EXIT_CODE" -eq 0 ] || fail "master exited with $EXIT_CODE after 100 reloads"
 }
 
 # last_restart_delay: the longest restart delay the master announced for
