@@ -1,0 +1,212 @@
+#!/bin/bash
+# Faults: many reloads leak nothing, a kill -9 storm and a signal storm leave
+# a whole pool of one generation, fork and descriptor exhaustion are logged,
+# retried and recovered from once the limit is lifted.
+. "$(dirname "$0")/lib.sh"
+TEST_TIMEOUT=${TEST_TIMEOUT:-150}
+
+fd_count() { ls /proc/"$1"/fd 2>/dev/null | wc -l; }
+rss_kib() { status_field "$1" VmRSS | awk '{print $1}'; }
+reloads_done() { grep -c "reload done" "$SM_LOG"; }
+
+t_hundred_reloads_leak_no_fd_or_memory() {
+	sm_start -w 2 -- "$PROBE"
+	wait_for 10 has_children "$SM_PID" 2 || fail "pool never reached 2 workers"
+	local i n fds1 rss1 fds rss
+	for i in $(seq 1 100); do
+		kill -HUP "$SM_PID"
+		wait_for 10 sh -c "[ \$(grep -c 'reload done' '$SM_LOG') -ge $i ]" ||
+			fail "reload $i did not finish"
+		if [ "$i" -eq 1 ]; then
+			# Let the old generation go before measuring.
+			wait_for 10 has_children "$SM_PID" 2 || fail "old generation stays"
+			fds1=$(fd_count "$SM_PID")
+			rss1=$(rss_kib "$SM_PID")
+		fi
+	done
+	wait_for 10 has_children "$SM_PID" 2 || fail "old generation stays"
+	alive "$SM_PID" || fail "master died"
+	n=$(reloads_done)
+	[ "$n" -eq 100 ] || fail "$n reloads done, not 100"
+	fds=$(fd_count "$SM_PID")
+	rss=$(rss_kib "$SM_PID")
+	echo "after 1st reload: $fds1 fds, $rss1 KiB; after 100th: $fds fds, $rss KiB"
+	[ "$fds" -eq "$fds1" ] || fail "descriptors $fds1 -> $fds: $(ls -l /proc/$SM_PID/fd)"
+	# ASan's quarantine and valgrind hold freed memory on purpose: there
+	# only the descriptors are compared (their leak checkers see the heap).
+	if [ -n "${SM_VALGRIND:-}" ] || grep -q __asan_init "$SM_BIN"; then
+		echo "RSS not compared under a sanitizer or valgrind"
+	else
+		[ "$rss" -le $((rss1 + 64)) ] || fail "VmRSS grew $rss1 -> $rss KiB"
+	fi
+	# A clean stop: under ASan or valgrind a leak makes the exit code fail.
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 20 || fail "master did not stop"
+	[ "$EXIT_CODE" -eq 0 ] || fail "master exited with $EXIT_CODE after 100 reloads"
+}
+
+# last_restart_delay: the longest restart delay the master announced for
+# the last loss of each slot (backoff of workers that died young).
+last_restart_delay() {
+	sed -n 's/.*worker \([0-9]*\) (pid [0-9]*) .*; restarting\( in \([0-9.]*\) s\)\{0,1\}$/\1 \3/p' "$SM_LOG" |
+		awk '{d[$1] = ($2 == "" ? 0 : $2)} END {m = 0; for (s in d) if (d[s] > m) m = d[s]; print m}'
+}
+
+t_kill9_storm_leaves_a_full_pool() {
+	sm_start -w 4 -- "$PROBE"
+	wait_for 10 has_children "$SM_PID" 4 || fail "pool never reached 4 workers"
+	# A first worker dying within 1 s of the boot is a boot failure (exit 69).
+	sleep 1.5
+	local end=$((SECONDS + 5)) kills=0 pids t0 t1 delay limit
+	while [ "$SECONDS" -lt "$end" ]; do
+		mapfile -t pids < <(children "$SM_PID")
+		if [ "${#pids[@]}" -gt 0 ]; then
+			kill -KILL "${pids[RANDOM % ${#pids[@]}]}" 2>/dev/null && kills=$((kills + 1))
+		fi
+		sleep 0.05
+	done
+	t0=$(date +%s.%N)
+	alive "$SM_PID" || fail "master died in the storm"
+	delay=$(last_restart_delay)
+	limit=$(awk "BEGIN{print 2 + $delay}")
+	wait_for 30 has_children "$SM_PID" 4 || fail "pool not full again: $(count_children "$SM_PID") workers"
+	t1=$(date +%s.%N)
+	echo "$kills kills; last announced backoff $delay s; full again after $(awk "BEGIN{print $t1 - $t0}") s"
+	awk "BEGIN{exit !($t1 - $t0 <= $limit)}" || fail "pool full only after $(awk "BEGIN{print $t1 - $t0}") s (limit $limit s)"
+	[ "$kills" -ge 8 ] || fail "only $kills kills in the storm"
+	alive "$SM_PID" || fail "master died"
+}
+
+# generations PID DIR: the SENTRIK_GENERATION of each child of PID, as
+# recorded by probe --record in DIR, sorted and unique.
+generations() {
+	local c f
+	for c in $(children "$1"); do
+		f=$(ls "$2"/w*."$c" 2>/dev/null | head -1)
+		[ -n "$f" ] || { echo "none"; continue; }
+		tr '\0' '\n' <"$f" | sed -n 's/^SENTRIK_GENERATION=//p'
+	done | sort -u
+}
+
+# settled PID DIR N: N children, all of one generation.
+settled() { has_children "$1" "$3" && [ "$(generations "$1" "$2" | wc -l)" -eq 1 ] &&
+	[ "$(generations "$1" "$2")" != none ]; }
+
+# log_quiet: the master log does not grow for 0.5 s.
+log_quiet() {
+	local a b
+	a=$(wc -c <"$SM_LOG")
+	sleep 0.5
+	b=$(wc -c <"$SM_LOG")
+	[ "$a" = "$b" ]
+}
+
+# signal_handled SIG: send SIG (TTIN or TTOU) and wait for its log line.
+signal_handled() {
+	local n
+	n=$(grep -c "$1: " "$SM_LOG")
+	kill -"$1" "$SM_PID"
+	wait_for 10 sh -c "[ \$(grep -c '$1: ' '$SM_LOG') -gt $n ]" || fail "$1 not handled"
+}
+
+t_signal_storm_ends_in_one_generation() {
+	local rec="$SM_TMP/rec" i gens
+	mkdir -p "$rec"
+	sm_start -w 2 --max-workers 8 -- "$PROBE" --record "$rec"
+	wait_for 10 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	sleep 1.5
+	(
+		sigs=(TTIN TTOU HUP USR1)
+		for i in $(seq 1 2000); do
+			kill -"${sigs[RANDOM % 4]}" "$SM_PID" 2>/dev/null || exit 1
+		done
+	) &
+	local storm=$!
+	track "$storm"
+	wait "$storm" || fail "a signal could not be sent: master gone?"
+	alive "$SM_PID" || fail "master died in the storm"
+	# Pending signals coalesce: let the storm drain, then send one at a time.
+	wait_for 20 log_quiet || fail "master log never quiet after the storm"
+	for i in $(seq 1 10); do signal_handled TTOU; done
+	grep "TTOU: " "$SM_LOG" | tail -1 | grep -q "TTOU: 1 workers wanted" ||
+		fail "ten TTOU do not leave 1 worker wanted"
+	signal_handled TTIN
+	signal_handled TTIN
+	wait_for 60 settled "$SM_PID" "$rec" 3 ||
+		fail "not settled: $(count_children "$SM_PID") workers, generations $(generations "$SM_PID" "$rec" | tr '\n' ' ')"
+	# ... and stays so.
+	gens=$(generations "$SM_PID" "$rec")
+	sleep 1
+	settled "$SM_PID" "$rec" 3 || fail "did not stay settled"
+	[ "$(generations "$SM_PID" "$rec")" = "$gens" ] || fail "generation changed after settling"
+	alive "$SM_PID" || fail "master died"
+	echo "settled at generation $gens with 3 workers"
+}
+# as_user CMD...: run CMD as sm-fault.  Changing the limits of another
+# user's process takes CAP_SYS_RESOURCE, which a container may lack; the
+# same user may lower and raise its soft limits up to the hard one.
+as_user() { setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"; }
+
+t_fork_failure_is_retried_and_recovers() {
+	need_root
+	command -v prlimit >/dev/null || skip "prlimit not installed"
+	ensure_user sm-fault 4717
+	local uid n fails hard
+	uid=$(id -u sm-fault)
+	sm_start -w 3 --user sm-fault -- "$PROBE"
+	hard=$(ulimit -Hu)
+	wait_for 10 has_children "$SM_PID" 3 || fail "pool never reached 3 workers"
+	sleep 1.5
+	# The user's processes now: the master and its 3 workers.  At that
+	# limit, the restart of a killed worker cannot fork.
+	n=$(ps -o pid= -u "$uid" | wc -l)
+	[ "$n" -eq 4 ] || fail "user sm-fault has $n processes, not 4 (another run?)"
+	as_user prlimit --pid "$SM_PID" --nproc=3:"$hard" || fail "prlimit failed"
+	kill -KILL "$(children "$SM_PID" | head -1)"
+	wait_for 10 grep -q "cannot fork .*Resource temporarily unavailable" "$SM_LOG" ||
+		fail "no fork failure logged"
+	wait_for 10 sh -c "[ \$(grep -c 'cannot fork' '$SM_LOG') -ge 3 ]" || fail "fork not retried"
+	sleep 2
+	alive "$SM_PID" || fail "master died"
+	has_children "$SM_PID" 2 || fail "$(count_children "$SM_PID") workers under the limit, not 2"
+	# Backoff, not a busy loop: 0.1, 0.2, 0.4 ... s apart.
+	fails=$(grep -c 'cannot fork' "$SM_LOG")
+	[ "$fails" -le 10 ] || fail "$fails fork attempts in about 3 s: no backoff"
+	as_user prlimit --pid "$SM_PID" --nproc="$hard":"$hard" || fail "prlimit failed"
+	wait_for 15 has_children "$SM_PID" 3 || fail "pool not full again after the limit was lifted"
+	alive "$SM_PID" || fail "master died"
+	echo "$fails failed forks before the limit was lifted"
+}
+
+t_descriptor_exhaustion_is_retried_and_recovers() {
+	need_root
+	command -v prlimit >/dev/null || skip "prlimit not installed"
+	local low soft fails fds
+	sm_start -w 3 --capture-output -- "$PROBE"
+	wait_for 10 has_children "$SM_PID" 3 || fail "pool never reached 3 workers"
+	sleep 1.5
+	fds=$(ls /proc/"$SM_PID"/fd | wc -l)
+	soft=$(awk '/^Max open files/{print $4}' /proc/"$SM_PID"/limits)
+	# No new descriptor above the lowest free one: a killed worker frees at
+	# most its two capture pipes, a new one needs two pipes and an exec
+	# report pipe (descriptors already open above the limit stay usable).
+	low=0
+	while [ -e /proc/"$SM_PID"/fd/$low ]; do low=$((low + 1)); done
+	prlimit --pid "$SM_PID" --nofile="$low": || fail "prlimit failed"
+	kill -KILL "$(children "$SM_PID" | head -1)"
+	wait_for 10 grep -q "Too many open files" "$SM_LOG" || fail "no EMFILE logged"
+	wait_for 10 sh -c "[ \$(grep -c 'Too many open files' '$SM_LOG') -ge 3 ]" || fail "spawn not retried"
+	sleep 2
+	alive "$SM_PID" || fail "master died"
+	has_children "$SM_PID" 2 || fail "$(count_children "$SM_PID") workers under the limit, not 2"
+	fails=$(grep -c 'Too many open files' "$SM_LOG")
+	[ "$fails" -le 10 ] || fail "$fails spawn attempts in about 3 s: no backoff"
+	prlimit --pid "$SM_PID" --nofile="$soft": || fail "prlimit failed"
+	wait_for 15 has_children "$SM_PID" 3 || fail "pool not full again after the limit was lifted"
+	alive "$SM_PID" || fail "master died"
+	# Nothing leaked on the way: every descriptor of a failed attempt closed.
+	wait_for 10 sh -c "[ \$(ls /proc/$SM_PID/fd | wc -l) -eq $fds ]" ||
+		fail "descriptors $fds -> $(ls /proc/$SM_PID/fd | wc -l) after recovery"
+	echo "$fails failed spawns"
+}
+run_tests "$@"
