@@ -147,6 +147,13 @@ ensure_user() {
 	fail "cannot create test user $name"
 }
 
+# free_uid: a uid (and gid) from 5000 up with no passwd or group entry.
+free_uid() {
+	local u=5000
+	while getent passwd "$u" >/dev/null || getent group "$u" >/dev/null; do u=$((u + 1)); done
+	echo "$u"
+}
+
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 
 # Run every t_* function (or those named on the command line), each in a

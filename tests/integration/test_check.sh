@@ -3,12 +3,6 @@
 # end with), and that it changes nothing on the system.
 . "$(dirname "$0")/lib.sh"
 
-free_uid() {
-	local u=5000
-	while getent passwd "$u" >/dev/null || getent group "$u" >/dev/null; do u=$((u + 1)); done
-	echo "$u"
-}
-
 # check ARGS...: run --check; OUT is its standard output with the test
 # directory written TMP, RC its exit code.
 check() {

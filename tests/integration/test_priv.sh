@@ -7,12 +7,6 @@
 SUID_PROBE_SRC="$SM_HELPERS/setuid-probe"
 
 # A uid with no passwd entry (Kubernetes runAsUser), 5000 when free.
-free_uid() {
-	local u=5000
-	while getent passwd "$u" >/dev/null || getent group "$u" >/dev/null; do u=$((u + 1)); done
-	echo "$u"
-}
-
 sorted_words() { tr ' \t' '\n\n' | sed '/^$/d' | sort -n | uniq | tr '\n' ' '; }
 
 # assert_identity PID UID GID "GROUPS" NNP [skip-bounding]: Uid and Gid in
