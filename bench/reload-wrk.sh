@@ -1,14 +1,16 @@
 #!/bin/bash
-# Reload under load: wrk -t2 -c32 against 4 hello-http workers, once
-# without and once with a HUP every 2 s.  Prints socket errors, non-2xx
-# answers, requests/s of both runs and their ratio, and the time from each
-# HUP to its new generation being ready (from the master's log).
-#   usage: bench/reload-wrk.sh [SENTRIK-MASTER] [HELLO-HTTP]   (DURATION=20)
+# Reload under load: wrk -t2 -c32 against 4 hello-http workers of one
+# master, in ROUNDS pairs of segments without and with a HUP every 2 s.
+# Prints socket errors, non-2xx answers, the median requests/s of each side
+# and their ratio, and the time from each HUP to its new generation being
+# ready (from the master's log).
+#   usage: bench/reload-wrk.sh [SENTRIK-MASTER] [HELLO-HTTP]
+#   (DURATION=40: seconds of load in all; ROUNDS=4)
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 master=${1:-${SM_BIN:-$here/build/sentrik-master}}
 hello=${2:-${SM_EXAMPLES:-$here/build/examples}/hello-http/hello-http}
-duration=${DURATION:-20}
+duration=${DURATION:-40}
 command -v wrk >/dev/null || { echo "reload-wrk: wrk is not installed (apt-get install wrk)"; exit 1; }
 [ -x "$master" ] && [ -x "$hello" ] || { echo "reload-wrk: build first (make all examples)"; exit 1; }
 tmp=$(mktemp -d /tmp/sm-bench.XXXXXX)
@@ -24,33 +26,33 @@ free_port() {
 	done
 }
 
-# run NAME HUP(0|1): one wrk run; leaves $tmp/NAME.wrk and $tmp/NAME.log
-run() {
-	local name=$1 hup=$2 port hupper=""
-	port=$(free_port)
-	setsid "$master" --workers 4 --ready notify --graceful-timeout 10 \
-		--bind "127.0.0.1:$port" -- "$hello" 2>"$tmp/$name.log" &
-	pid=$!
-	for _ in $(seq 100); do grep -q "workers ready" "$tmp/$name.log" && break; sleep 0.05; done
+children() { pgrep -P "$1" | wc -l; }
+# segment NAME HUP(0|1): one wrk run of $seg s against the running master,
+# with a HUP every 2 s or none; leaves $tmp/NAME.wrk.  Afterwards waits until
+# the master is back to its 4 workers, so no segment inherits a reload.
+segment() {
+	local name=$1 hup=$2 hupper=""
 	if [ "$hup" = 1 ]; then
 		( sleep 1; while kill -HUP "$pid" 2>/dev/null; do sleep 2; done ) &
 		hupper=$!
 	fi
-	wrk -t2 -c32 -d"${duration}s" "http://127.0.0.1:$port/" >"$tmp/$name.wrk" 2>&1
-	[ -n "$hupper" ] && kill "$hupper" 2>/dev/null && wait "$hupper" 2>/dev/null
-	kill -TERM "$pid"
-	wait "$pid"
-	pid=""
+	wrk -t2 -c32 -d"${seg}s" "http://127.0.0.1:$port/" >"$tmp/$name.wrk" 2>&1
+	if [ -n "$hupper" ]; then
+		kill "$hupper" 2>/dev/null
+		wait "$hupper" 2>/dev/null
+	fi
+	for _ in $(seq 300); do
+		[ "$(children "$pid")" -eq 4 ] && ! grep -q "reload: starting" <(tail -1 "$tmp/master.log") && break
+		sleep 0.05
+	done
 }
-
 field() { sed -n "s/^Requests\/sec: *\([0-9.]*\).*/\1/p" "$1"; }
+# Socket errors and non-2xx answers, summed over the wrk reports in a file.
 errors() {
-	local e
-	e=$(sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$1")
-	echo "${e:-0 0 0 0}" | awk '{print $1+$2+$3+$4}'
+	sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$1" |
+		awk '{ s += $1 + $2 + $3 + $4 } END { print s + 0 }'
 }
-non2xx() { local n; n=$(sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1"); echo "${n:-0}"; }
-
+non2xx() { sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1" | awk '{ s += $1 } END { print s + 0 }'; }
 # ms from each "reload: starting generation N" to "reload done: generation N"
 reload_times() {
 	awk '
@@ -60,16 +62,40 @@ reload_times() {
 	' "$1" | sort -n
 }
 
-run plain 0
-run hup 1
-plain=$(field "$tmp/plain.wrk")
-hup=$(field "$tmp/hup.wrk")
-times=$(reload_times "$tmp/hup.log")
+# One master for the whole run; plain and HUP segments alternate (plain
+# first in odd rounds, HUP first in even ones) so that drift in the machine's
+# load falls on both sides alike.  Each side's figure is its median.
+rounds=${ROUNDS:-4}
+seg=$(( duration / rounds > 3 ? duration / rounds : 3 ))
+port=$(free_port)
+setsid "$master" --workers 4 --ready notify --graceful-timeout 10 \
+	--bind "127.0.0.1:$port" -- "$hello" 2>"$tmp/master.log" &
+pid=$!
+for _ in $(seq 100); do grep -q "workers ready" "$tmp/master.log" && break; sleep 0.05; done
+for r in $(seq "$rounds"); do
+	if [ $((r % 2)) = 1 ]; then
+		segment "plain.$r" 0; segment "hup.$r" 1
+	else
+		segment "hup.$r" 1; segment "plain.$r" 0
+	fi
+done
+kill -TERM "$pid"
+wait "$pid"
+pid=""
+med() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+sum() { awk '{ s += $1 } END { print s + 0 }'; }
+plain=$(for r in $(seq "$rounds"); do field "$tmp/plain.$r.wrk"; done | med)
+hup=$(for r in $(seq "$rounds"); do field "$tmp/hup.$r.wrk"; done | med)
+cat "$tmp"/plain.*.wrk >"$tmp/plain.wrk"
+cat "$tmp"/hup.*.wrk >"$tmp/hup.wrk"
+times=$(reload_times "$tmp/master.log")
 n=$(echo "$times" | sed '/^$/d' | wc -l)
-echo "wrk -t2 -c32 -d${duration}s, 4 hello-http workers (--ready notify)"
+echo "wrk -t2 -c32, $rounds rounds of ${seg}s without and ${seg}s with HUPs, 4 hello-http workers (--ready notify)"
 echo "  without HUP: $plain req/s, socket errors $(errors "$tmp/plain.wrk"), non-2xx $(non2xx "$tmp/plain.wrk")"
-echo "  HUP every 2s: $hup req/s, socket errors $(errors "$tmp/hup.wrk"), non-2xx $(non2xx "$tmp/hup.wrk"), reloads done $n, failed $(grep -c 'reload failed' "$tmp/hup.log")"
-awk -v a="$hup" -v b="$plain" 'BEGIN { if (b > 0) printf "  ratio HUP/plain: %.3f\n", a / b }'
+echo "  HUP every 2s: $hup req/s, socket errors $(errors "$tmp/hup.wrk"), non-2xx $(non2xx "$tmp/hup.wrk"), reloads done $n, failed $(grep -c 'reload failed' "$tmp/master.log")"
+echo "  segments, req/s: without HUP" $(for r in $(seq "$rounds"); do field "$tmp/plain.$r.wrk"; done) \
+	"; with HUPs" $(for r in $(seq "$rounds"); do field "$tmp/hup.$r.wrk"; done)
+awk -v a="$hup" -v b="$plain" 'BEGIN { if (b > 0) printf "  ratio of medians HUP/plain: %.3f\n", a / b }'
 if [ "$n" -gt 0 ]; then
 	echo "$times" | awk '{ v[NR] = $1 } END { printf "  HUP to new generation ready: median %d ms, max %d ms (n=%d)\n", v[int((NR + 1) / 2)], v[NR], NR }'
 fi
