@@ -50,6 +50,8 @@ mkdir -p "$tools" || exit 1
 for t in probe bare timer; do
 	"$CC" -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$tools/$t" "$here/$t.c" || exit 1
 done
+"$CC" -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$tools/libev-loop" \
+	"$here/libev-loop.c" -lev || exit 1
 have_tini=0
 command -v tini >/dev/null 2>&1 && have_tini=1
 have_unshare=0
@@ -66,6 +68,7 @@ cmd() {
 	bare) CMD=("$tools/bare" "$n" "$tools/probe" "$fifo" "$@") ;;
 	sentrik) CMD=("$SM_BIN" --workers "$n" -- "$tools/probe" "$fifo" "$@") ;;
 	tini) CMD=(tini -- "$tools/probe" "$fifo" "$@") ;;
+	libev) CMD=("$tools/libev-loop" "$n" "$tools/probe" "$fifo" "$@") ;;
 	esac
 }
 
@@ -153,10 +156,12 @@ REPS_SAVED=$REPS
 REPS=3
 alternate rss 4
 REPS=$REPS_SAVED
-anchor=""
+# The floor of the stack itself: a libev loop that logs with snprintf.
+for rep in 1 2 3; do timer rss libev 4; done >"$tmp/rss.libev"
+anchor="libev loop $(median <"$tmp/rss.libev") KiB"
 if [ $have_tini = 1 ]; then
 	for rep in 1 2 3; do timer rss tini 1; done >"$tmp/rss.tini"
-	anchor="tini (1 child) $(median <"$tmp/rss.tini") KiB"
+	anchor="$anchor, tini (1 child) $(median <"$tmp/rss.tini") KiB"
 fi
 r=$(ratio "$mine" "$base")
 row "master RSS, 4 idle workers (KiB)" "$base" "$mine" "$r" "<= 1.3x" "$(met "$r" 1.3)" "$anchor"
