@@ -14,6 +14,7 @@
 #include <sentrik/master.h>
 #include <sentrik/pid1.h>
 #include <sentrik/priv.h>
+#include <sentrik/sig.h>
 
 #define EXIT_USAGE 64
 #define EXIT_CONFIG 78
@@ -123,9 +124,12 @@ int main(int argc, char *argv[])
 	enum sm_parse_result pr;
 	int code, pid1;
 
+	/* Signals that arrive before the loop watches them wait for it. */
+	(void)sm_sig_hold(0);
 	pr = sm_config_parse(&cfg, argc, argv, err, sizeof(err));
 	switch (pr) {
 	case SM_PARSE_OK:
+		(void)sm_sig_hold(cfg.forward);
 		break;
 	case SM_PARSE_HELP:
 		sm_config_usage(stdout);

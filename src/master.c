@@ -796,7 +796,6 @@ static int build_env(struct sm_master *m)
 
 int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reason_len)
 {
-	static const int handled[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1};
 	const struct sm_config *cfg = setup->cfg;
 	struct sm_master m = {
 	    .setup = setup,
@@ -828,11 +827,14 @@ int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reas
 		return 71;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
-		watch_signal(&m, handled[i]);
+	for (i = 0; i < sm_sig_n_handled; i++)
+		watch_signal(&m, sm_sig_handled[i]);
 	for (sig = 1; sig <= 64; sig++)
 		if (cfg->forward & (UINT64_C(1) << (sig - 1)))
 			watch_signal(&m, sig);
+	/* main held these since its first line; they are watched now. */
+	if (sm_sig_release(cfg->forward) < 0)
+		sm_warn("cannot unblock signals");
 	ev_child_init(&m.child, on_child, 0, 0);
 	m.child.data = &m;
 	ev_child_start(m.loop, &m.child);

@@ -65,3 +65,35 @@ const char *sm_sig_name(int sig)
 			return sm_signals[i].name;
 	return "?";
 }
+
+const int sm_sig_handled[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1};
+const size_t sm_sig_n_handled = sizeof(sm_sig_handled) / sizeof(sm_sig_handled[0]);
+
+static void held_set(sigset_t *set, uint64_t forward)
+{
+	size_t i;
+	int sig;
+
+	sigemptyset(set);
+	for (i = 0; i < sm_sig_n_handled; i++)
+		sigaddset(set, sm_sig_handled[i]);
+	for (sig = 1; sig <= 64; sig++)
+		if (forward & (UINT64_C(1) << (sig - 1)))
+			sigaddset(set, sig);
+}
+
+int sm_sig_hold(uint64_t forward)
+{
+	sigset_t set;
+
+	held_set(&set, forward);
+	return sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+int sm_sig_release(uint64_t forward)
+{
+	sigset_t set;
+
+	held_set(&set, forward);
+	return sigprocmask(SIG_UNBLOCK, &set, NULL);
+}

@@ -197,6 +197,38 @@ t_forward_usr2() {
 	stop_master
 }
 
+# A parent that execs us with signals blocked (some service managers and
+# shells do) must not leave the master deaf: it sets its own mask.
+t_inherited_blocked_signals_are_heard() {
+	local old
+	# TERM, HUP, USR1, CHLD, TTIN blocked by the parent.
+	SM_BIN="$SM_HELPERS/sigexec" sm_start 15,1,10,17,21 - "$SM_MASTER_BIN" -w 2 -- "$PROBE"
+	wait_for 5 ids_are 2 || fail "no workers"
+	[ "$(status_field "$SM_PID" SigBlk)" = 0000000000000000 ] ||
+		fail "master keeps an inherited mask: SigBlk $(status_field "$SM_PID" SigBlk)"
+	sleep 1.2 # past the boot, so the loss is a plain restart
+	old=$(slot_pid 1)
+	kill -KILL "$old"
+	slot1_replaced() { local p; p=$(slot_pid 1) && [ "$p" != "$old" ]; }
+	wait_for 5 slot1_replaced || fail "killed worker not replaced: CHLD unheard"
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 10 || fail "TERM unheard: master still running"
+	[ "$EXIT_CODE" -eq 0 ] || fail "exit $EXIT_CODE after TERM"
+}
+
+# HUP, USR1, TTIN sent before the loop watches them would kill or stop the
+# master by their default action; held until the loop runs, they act then.
+t_signals_before_the_loop_wait_for_it() {
+	SM_BIN="$SM_HELPERS/sigexec" sm_start 1,10,21 1,10,21 "$SM_MASTER_BIN" -w 1 --max-workers 3 -- "$PROBE"
+	wait_for 5 ids_are 2 || fail "early TTIN not acted on: $(cat "$SM_LOG")"
+	wait_for 5 grep -q "reload done" "$SM_LOG" || fail "early HUP not acted on"
+	alive "$SM_PID" || fail "master died of an early signal"
+	[ "$(status_field "$SM_PID" State | cut -c1)" != T ] || fail "master stopped by an early TTIN"
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 10 || fail "master did not stop"
+	[ "$EXIT_CODE" -eq 0 ] || fail "exit $EXIT_CODE after TERM"
+}
+
 t_master_kill9_takes_workers() {
 	sm_start -w 3 -- "$PROBE"
 	wait_for 5 ids_are 3 || fail "no workers"

@@ -46,12 +46,36 @@ static void number_to_name(void **state)
 	assert_string_equal(sm_sig_name(200), "?");
 }
 
+/* hold replaces the whole mask (an inherited CHLD block goes), blocks the
+ * handled signals and the forwarded ones; release unblocks exactly those. */
+static void hold_and_release(void **state)
+{
+	sigset_t set, now;
+	size_t i;
+
+	(void)state;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	assert_int_equal(sigprocmask(SIG_SETMASK, &set, NULL), 0);
+	assert_int_equal(sm_sig_hold(UINT64_C(1) << (SIGUSR2 - 1)), 0);
+	assert_int_equal(sigprocmask(SIG_SETMASK, NULL, &now), 0);
+	for (i = 0; i < sm_sig_n_handled; i++)
+		assert_int_equal(sigismember(&now, sm_sig_handled[i]), 1);
+	assert_int_equal(sigismember(&now, SIGUSR2), 1);
+	assert_int_equal(sigismember(&now, SIGCHLD), 0);
+	assert_int_equal(sigismember(&now, SIGWINCH), 0);
+	assert_int_equal(sm_sig_release(UINT64_C(1) << (SIGUSR2 - 1)), 0);
+	assert_int_equal(sigprocmask(SIG_SETMASK, NULL, &now), 0);
+	assert_int_equal(sigisemptyset(&now), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(names_with_and_without_prefix),
 	    cmocka_unit_test(bad_names),
 	    cmocka_unit_test(number_to_name),
+	    cmocka_unit_test(hold_and_release),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
