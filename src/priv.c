@@ -262,8 +262,8 @@ static enum sm_priv_status can_switch(const struct sm_config *cfg, const struct 
 	return SM_PRIV_DENIED;
 }
 
-enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_identity *id,
-                                    struct sm_report *rep)
+static enum sm_priv_status resolve_here(const struct sm_config *cfg, struct sm_identity *id,
+                                        struct sm_report *rep)
 {
 	struct passwd pw;
 	char *buf = NULL, groups[512];
@@ -360,6 +360,67 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 done:
 	free(buf);
 	return st;
+}
+
+/* What the lookup child hands back: plain numbers and names. */
+struct resolved {
+	enum sm_priv_status st;
+	struct sm_identity id;
+	struct sm_report rep;
+};
+
+/* The user and group databases are read in a short-lived child.  NSS loads
+ * modules (systemd, sss, ldap) with their own libraries, sockets and, for
+ * some, threads; a master that stays up for months, often as PID 1, and
+ * forks its workers should carry none of that.  (With "passwd: files
+ * systemd" the lookups alone map about 700 KiB of libraries.) */
+enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_identity *id,
+                                    struct sm_report *rep)
+{
+	struct resolved r;
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	memset(id, 0, sizeof(*id));
+	if (rep->out != NULL)
+		fflush(rep->out);
+	fflush(stdout);
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL, "pipe: %s", strerror(errno));
+		return SM_PRIV_SYSTEM;
+	}
+	pid = fork();
+	if (pid < 0) {
+		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return SM_PRIV_SYSTEM;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		memset(&r, 0, sizeof(r));
+		r.rep = *rep;
+		r.st = resolve_here(cfg, &r.id, &r.rep);
+		r.rep.out = NULL;
+		if (rep->out != NULL)
+			fflush(rep->out);
+		_exit(sm_write_all(fds[1], &r, sizeof(r)) < 0 ? 1 : 0);
+	}
+	close(fds[1]);
+	n = sm_read_full(fds[0], &r, sizeof(r));
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL,
+		               "the process looking up --user/--group failed");
+		return SM_PRIV_SYSTEM;
+	}
+	*id = r.id;
+	r.rep.out = rep->out;
+	*rep = r.rep;
+	return r.st;
 }
 
 /* ------------------------------------------------------------------ */
@@ -790,8 +851,10 @@ static enum sm_priv_status drop_and_prove(const struct sm_config *cfg, const str
 	if (id->mode == SM_ID_ROOT)
 		return SM_PRIV_OK;
 	if (id->mode == SM_ID_DROP) {
-		capng_flags_t flags = CAPNG_CLEAR_AMBIENT |
-		                      (id->has_passwd ? CAPNG_INIT_SUPP_GRP : CAPNG_DROP_SUPP_GRP);
+		/* The groups looked up by sm_priv_resolve, set here rather than
+		 * by CAPNG_INIT_SUPP_GRP, whose initgroups would read the group
+		 * database (and load NSS) in the master after all. */
+		capng_flags_t flags = CAPNG_CLEAR_AMBIENT;
 		/* Root without CAP_SETPCAP (docker --cap-drop SETPCAP) cannot
 		 * empty the bounding set; no_new_privs keeps it from ever
 		 * mattering, so only --allow-new-privs makes that fatal. */
@@ -807,6 +870,11 @@ static enum sm_priv_status drop_and_prove(const struct sm_config *cfg, const str
 		}
 		/* Everything cleared first: what capng_change_id applies at its
 		 * end is then the empty set. */
+		if (setgroups(id->n_groups, id->groups) < 0) {
+			snprintf(why, len, "cannot set the supplementary groups of '%s': %s",
+			         id->name, strerror(errno));
+			return SM_PRIV_DENIED;
+		}
 		capng_clear(CAPNG_SELECT_ALL);
 		rc = capng_change_id((int)id->uid, (int)id->gid, flags);
 		if (rc != 0) {

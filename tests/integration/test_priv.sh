@@ -97,6 +97,36 @@ t_named_user_master_and_workers() {
 	stop_master
 }
 
+# A user in several groups: master and workers get all of them, looked up
+# before the drop and set with setgroups.
+t_supplementary_groups_reach_master_and_workers() {
+	need_root
+	ensure_user sentrikgr 998
+	getent group sentrikx >/dev/null || groupadd sentrikx 2>/dev/null || getent group sentrikx >/dev/null ||
+		fail "cannot create group sentrikx"
+	id -nG sentrikgr | grep -qw sentrikx || usermod -aG sentrikx sentrikgr ||
+		fail "cannot add sentrikgr to sentrikx"
+	[ "$(id -G sentrikgr | wc -w)" -ge 2 ] || fail "sentrikgr has no supplementary group"
+	sm_start --user sentrikgr -w 2 -- "$PROBE"
+	assert_all "$SM_PID" 2 "$(id -u sentrikgr)" "$(id -g sentrikgr)" "$(id -G sentrikgr)" 1
+	stop_master
+}
+
+# The user and group lookups run in a short-lived child: an NSS module
+# (systemd, sss, ldap) must never be loaded into the long-lived master.
+t_master_loads_no_nss_module() {
+	need_root
+	grep -qE '^(passwd|group):.*[[:space:]](systemd|sss|ldap|winbind|extrausers)' /etc/nsswitch.conf ||
+		skip "nsswitch.conf names no NSS module beyond files (install libnss-systemd)"
+	ensure_user sentrikat 999
+	sm_start --user sentrikat -w 1 -- "$PROBE"
+	wait_for 10 has_workers "$SM_PID" 1 || fail "no worker"
+	if grep -q 'libnss_' "/proc/$SM_PID/maps"; then
+		fail "the master maps $(grep -o '[^/]*libnss_[^ ]*' "/proc/$SM_PID/maps" | sort -u | tr '\n' ' ')"
+	fi
+	stop_master
+}
+
 t_numeric_uid_without_passwd_entry() {
 	need_root
 	local uid w
