@@ -117,9 +117,17 @@ wait_exit() {
 }
 
 # children PID: the direct children of PID, one per line.
+# children PID: its child processes, less those still running PID's own
+# program: the master's short-lived helpers (the path check as USER, the
+# user lookup) and a worker not yet past its exec are not workers.  Under
+# valgrind both sides run valgrind's tool, so the rule holds there too.
 children() {
-	local c
-	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d'
+	local c self
+	self=$(readlink /proc/"$1"/exe 2>/dev/null)
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		[ -n "$self" ] && [ "$(readlink /proc/"$c"/exe 2>/dev/null)" = "$self" ] && continue
+		echo "$c"
+	done
 }
 
 count_children() { children "$1" | wc -l; }
