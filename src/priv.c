@@ -382,6 +382,9 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 	ssize_t n;
 	pid_t pid;
 
+	/* Without --user nothing is looked up: no child needed. */
+	if (cfg->user == NULL)
+		return resolve_here(cfg, id, rep);
 	memset(id, 0, sizeof(*id));
 	if (rep->out != NULL)
 		fflush(rep->out);
