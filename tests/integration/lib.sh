@@ -154,6 +154,14 @@ free_uid() {
 	echo "$u"
 }
 
+# master_port PID: the TCP port PID listens on, from the kernel's table.
+master_port() {
+	ss -ltnpH 2>/dev/null | grep "pid=$1," | awk '{print $4}' | sed 's/.*://' | head -1
+}
+
+# port_known: PORT is the port the master SM_PID listens on (for wait_for).
+port_known() { PORT=$(master_port "$SM_PID"); [ -n "$PORT" ]; }
+
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 
 # Run every t_* function (or those named on the command line), each in a
@@ -188,6 +196,7 @@ run_tests() {
 		rc=$?
 		if [ "$rc" -eq 0 ]; then
 			echo "ok   ${t#t_}"
+			sed -n 's/^note: /     /p' "$out"
 		elif [ "$rc" -eq 77 ]; then
 			echo "SKIP ${t#t_}: $(tail -1 "$out")"
 		else
@@ -201,3 +210,5 @@ run_tests() {
 # skip "why" exits with 77.
 fail() { echo "$*"; [ -n "${SM_LOG:-}" ] && [ -f "$SM_LOG" ] && { echo "--- master log:"; tail -20 "$SM_LOG"; }; exit 1; }
 skip() { echo "$*"; exit 77; }
+# note "figure": a measured figure, shown under the test's "ok" line too.
+note() { echo "note: $*"; }
