@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 TEST_TIMEOUT=${TEST_TIMEOUT:-150}
 HELLO="${SM_EXAMPLES:?SM_EXAMPLES must point to the built examples}/hello-http/hello-http"
+LINES="$SM_HELPERS/lines"
 
 fd_count() { ls /proc/"$1"/fd 2>/dev/null | wc -l; }
 rss_kib() { status_field "$1" VmRSS | awk '{print $1}'; }
@@ -261,4 +262,64 @@ t_descriptor_exhaustion_is_retried_and_recovers() {
 		fail "descriptors $fds -> $(ls /proc/$SM_PID/fd | wc -l) after recovery"
 	echo "$fails failed spawns"
 }
+# wchars PID...: the bytes each PID has written so far, one line.
+wchars() {
+	local p
+	for p in "$@"; do sed -n 's/^wchar: //p' /proc/"$p"/io; done | tr '\n' ' '
+}
+
+# garbled FILE: the lines of FILE that are neither a whole master line nor
+# a whole line of `lines` (a piece of a line cut by a short write).
+garbled() {
+	grep -Ev '^[0-9T:.-]{23}Z (sentrik-master\[[0-9]+\] [A-Z]+: .*|worker [0-9]+\[[0-9]+\] stdout: w[0-9]+ [0-9]{8} \.{87})$' "$1"
+}
+
+# A full disk under load: 4 workers write 100-byte lines as fast as they
+# can; the log's tmpfs is filled, then freed.
+t_enospc_under_load() {
+	need_root
+	local d="$SM_TMP/enospc" log pids w0 w1 p i lines dropped r bad n=30000
+	sm_start_tmpfs "$d/full" 32m -w 4 --log-level warning --log-file "$d/full/app.log" -- \
+		"$LINES" --count "$n" --delay-us 100 --done "$d/done" --hold
+	log="$TMPFS/app.log"
+	wait_for 10 sh -c "[ \$(cat $log 2>/dev/null | grep -c ' worker [0-9]*\[') -ge 4000 ]" ||
+		fail "workers write too slowly"
+	mapfile -t pids < <(children "$SM_PID" | sort -n)
+	[ "${#pids[@]}" -eq 4 ] || fail "${#pids[@]} workers, not 4"
+	dd if=/dev/zero of="$TMPFS/filler" bs=64k 2>/dev/null
+	[ "$(stat -f -c %a "$TMPFS")" -eq 0 ] || fail "the tmpfs did not fill: $(stat -f -c %a "$TMPFS") blocks free"
+	# While the disk is full the master drops what it cannot write: the
+	# workers keep writing and the master keeps serving.
+	w0=$(wchars "${pids[@]}")
+	sleep 1
+	w1=$(wchars "${pids[@]}")
+	[ -e "$d/done" ] && fail "a worker finished before the disk was freed: write faster or more"
+	for i in 0 1 2 3; do
+		[ "$(echo "$w1" | cut -d' ' -f$((i + 1)))" -gt "$(echo "$w0" | cut -d' ' -f$((i + 1)))" ] ||
+			fail "worker ${pids[i]} wrote nothing while the disk was full ($w0 -> $w1)"
+	done
+	alive "$SM_PID" || fail "master died on ENOSPC"
+	[ "$(children "$SM_PID" | sort -n | tr '\n' ' ')" = "${pids[*]} " ] || fail "workers changed"
+	rm -f "$TMPFS/filler"
+	wait_for 10 grep -q 'ERROR: dropped [0-9]* lines (No space left on device)$' "$log" ||
+		fail "no dropped-lines report"
+	wait_for 60 sh -c "[ \$(cat $d/done 2>/dev/null | wc -l) -eq 4 ]" || fail "workers did not finish"
+	for i in 1 2 3 4; do
+		wait_for 10 grep -q " stdout: w$i $(printf %08d $n) " "$log" || fail "worker $i's last line missing"
+	done
+	alive "$SM_PID" || fail "master died"
+	dropped=$(sed -n 's/.*ERROR: dropped \([0-9]*\) lines.*/\1/p' "$log")
+	r=$(audit "$n" 4 "$log")
+	read -r lines _ _ _ _ <<<"$r"
+	bad=$(garbled "$log" | head -3)
+	note "$lines lines written, $dropped dropped while the disk was full; lines dups cut missing runs: $r"
+	[ "$(echo "$dropped" | wc -l)" -eq 1 ] || fail "dropped lines reported $(echo "$dropped" | wc -l) times: $dropped"
+	[ "$dropped" -gt 0 ] || fail "nothing dropped: the disk never filled"
+	[ -z "$bad" ] || fail "cut or garbled lines: $bad"
+	# Every line is in the file or counted; each worker lost one window.
+	[ $((lines + dropped)) -eq $((4 * n)) ] || fail "$lines lines + $dropped dropped != $((4 * n))"
+	[ "$(echo "$r" | cut -d' ' -f2,3,5)" = "0 0 4" ] || fail "lines dups cut missing runs: $r"
+	stop_master
+}
+
 run_tests "$@"
