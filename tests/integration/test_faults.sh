@@ -322,4 +322,44 @@ t_enospc_under_load() {
 	stop_master
 }
 
+# The fault-flavoured watchdog: one of 4 workers that ping every 0.2 s is
+# stopped; it alone is killed once --timeout passes without a ping, and
+# replaced at once (it had run more than 1 s); the others keep their pids.
+t_stopped_worker_is_replaced_others_untouched() {
+	local timeout=2 pids victim rest t0 t1 took now p
+	sm_start -w 4 --ready notify --timeout "$timeout" -- "$PROBE" --notify READY=1 --ping 0.2
+	wait_for 10 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	mapfile -t pids < <(children "$SM_PID" | sort -n)
+	[ "${#pids[@]}" -eq 4 ] || fail "${#pids[@]} workers, not 4"
+	sleep 1.2
+	victim=${pids[RANDOM % 4]}
+	rest=$(printf '%s\n' "${pids[@]}" | grep -vx "$victim" | tr '\n' ' ')
+	kill -STOP "$victim"
+	t0=$EPOCHREALTIME
+	wait_for $((timeout + 3)) sh -c "! kill -0 $victim 2>/dev/null" || fail "stopped worker $victim not killed"
+	t1=$EPOCHREALTIME
+	took=$(awk "BEGIN{print $t1 - $t0}")
+	wait_for 5 has_children "$SM_PID" 4 || fail "not replaced: $(count_children "$SM_PID") workers"
+	now=$(children "$SM_PID" | sort -n | tr '\n' ' ')
+	note "stopped worker killed $took s after SIGSTOP (--timeout $timeout, pings every 0.2 s)"
+	# Not before its last ping was $timeout s old (a busy machine may have
+	# delayed that ping a little), and not much later.
+	awk "BEGIN{exit !($took >= $timeout - 0.5 && $took <= $timeout + 1.5 * $SM_SLOW)}" ||
+		fail "killed $took s after it stopped, --timeout $timeout"
+	grep -Eq "worker [1-4] \(pid $victim\) sent no WATCHDOG=1 for $timeout s" "$SM_LOG" ||
+		fail "the master did not say why it killed $victim"
+	grep -Eq "worker [1-4] \(pid $victim\) was killed by signal 9 \(KILL\) after [0-9.]+ s; restarting$" "$SM_LOG" ||
+		fail "no immediate restart logged for $victim"
+	[ "$(printf '%s\n' $now | grep -vxc "$victim")" -eq 4 ] || fail "victim still listed: $now"
+	for p in $rest; do
+		printf '%s\n' $now | grep -qx "$p" || fail "worker $p was touched: $rest -> $now"
+		status_field "$p" State | grep -q '^[RS] ' || fail "worker $p: $(status_field "$p" State)"
+	done
+	# The others keep pinging: nothing else is killed for two more periods.
+	sleep $((2 * timeout))
+	[ "$(children "$SM_PID" | sort -n | tr '\n' ' ')" = "$now" ] || fail "workers changed after the replacement"
+	[ "$(grep -c 'sent no WATCHDOG=1' "$SM_LOG")" -eq 1 ] || fail "more than one watchdog kill"
+	alive "$SM_PID" || fail "master died"
+}
+
 run_tests "$@"
