@@ -1,7 +1,9 @@
 #!/bin/bash
-# Faults: many reloads leak nothing, a kill -9 storm and a signal storm leave
-# a whole pool of one generation, fork and descriptor exhaustion are logged,
-# retried and recovered from once the limit is lifted.
+# Faults: many reloads leak nothing; a kill -9 storm under client load fails
+# only the requests in flight on killed workers; a signal storm leaves a
+# whole pool of one generation; fork and descriptor exhaustion are logged,
+# retried and recovered from; a full log disk under load drops and counts
+# whole lines only; a stopped worker is replaced by the watchdog.
 . "$(dirname "$0")/lib.sh"
 TEST_TIMEOUT=${TEST_TIMEOUT:-150}
 HELLO="${SM_EXAMPLES:?SM_EXAMPLES must point to the built examples}/hello-http/hello-http"
@@ -9,37 +11,65 @@ LINES="$SM_HELPERS/lines"
 
 fd_count() { ls /proc/"$1"/fd 2>/dev/null | wc -l; }
 rss_kib() { status_field "$1" VmRSS | awk '{print $1}'; }
-reloads_done() { grep -c "reload done" "$SM_LOG"; }
+# anon_kib PID: the anonymous KiB of PID outside its stack (heap, data,
+# mmap'd buffers), summed from smaps, a walk of the page tables.
+anon_kib() {
+	awk '/^[0-9a-f]+-/ {stack = ($6 == "[stack]")} /^Anonymous:/ && !stack {s += $2} END {print s}' \
+		/proc/"$1"/smaps
+}
 
+# Every reload re-reads --config, spawns through the notify socket with a
+# watchdog, and retires the old generation.  The descriptors are the same
+# after every reload.  For memory the data say (12 runs of 100 reloads,
+# massif over 30): the bytes in use are the same between reloads, but
+# glibc places each reload's short-lived blocks a little differently
+# until its free lists settle, which touches a few more heap pages during
+# the first reloads (+4 KiB at the 3rd, +16 KiB at the 8th, every run);
+# the stack, too, now and then reaches a page deeper (64..76 KiB, at any
+# reload), by the deepest path an event order takes, and never gives it
+# back.  RSS after the 100th reload cannot equal RSS after the 1st, then;
+# what can be exact is the anonymous memory outside the stack after
+# reloads 21..100: it must equal, to the page, that after the 20th.  A
+# leak added on purpose breaks this from 256 bytes a reload (128 hide in
+# the free space of pages the heap already holds; a check of VmRSS within
+# 64 KiB of the 1st reload needed some 600); smaller leaks are for the
+# leak checks of ASan and valgrind.  The whole RSS, stack and code pages
+# included, may grow by no more than 64 KiB from the 1st to the 100th.
 t_hundred_reloads_leak_no_fd_or_memory() {
-	sm_start -w 2 -- "$PROBE"
-	wait_for 10 has_children "$SM_PID" 2 || fail "pool never reached 2 workers"
-	local i n fds1 rss1 fds rss
-	for i in $(seq 1 100); do
-		kill -HUP "$SM_PID"
-		wait_for 10 sh -c "[ \$(grep -c 'reload done' '$SM_LOG') -ge $i ]" ||
-			fail "reload $i did not finish"
-		if [ "$i" -eq 1 ]; then
-			# Let the old generation go before measuring.
-			wait_for 10 has_children "$SM_PID" 2 || fail "old generation stays"
-			fds1=$(fd_count "$SM_PID")
-			rss1=$(rss_kib "$SM_PID")
-		fi
-	done
-	wait_for 10 has_children "$SM_PID" 2 || fail "old generation stays"
-	alive "$SM_PID" || fail "master died"
-	n=$(reloads_done)
-	[ "$n" -eq 100 ] || fail "$n reloads done, not 100"
-	fds=$(fd_count "$SM_PID")
-	rss=$(rss_kib "$SM_PID")
-	echo "after 1st reload: $fds1 fds, $rss1 KiB; after 100th: $fds fds, $rss KiB"
-	[ "$fds" -eq "$fds1" ] || fail "descriptors $fds1 -> $fds: $(ls -l /proc/$SM_PID/fd)"
+	local conf="$SM_TMP/reload.ini" log="$SM_TMP/reload.log" i fds1 rss1 anon20 anon rss fds
+	local compare=1 moved=""
 	# ASan's quarantine and valgrind hold freed memory on purpose: there
 	# only the descriptors are compared (their leak checkers see the heap).
-	if [ -n "${SM_VALGRIND:-}" ] || grep -q __asan_init "$SM_BIN"; then
-		echo "RSS not compared under a sanitizer or valgrind"
+	if [ -n "${SM_VALGRIND:-}" ] || grep -q __asan_init "$SM_BIN"; then compare=0; fi
+	printf 'workers = 2\nready = notify\n' >"$conf"
+	sm_start --config "$conf" --log-file "$log" --timeout 10 --bind 127.0.0.1:0 -- \
+		"$PROBE" --notify READY=1 --ping 1
+	wait_for 10 grep -qs "workers ready" "$log" || fail "not ready: $(tail -3 "$log")"
+	for i in $(seq 1 100); do
+		kill -HUP "$SM_PID"
+		wait_for 10 sh -c "[ \$(grep -c 'reload done' '$log') -ge $i ]" ||
+			fail "reload $i did not finish: $(tail -3 "$log")"
+		# Let the old generation go before measuring.
+		wait_for 10 has_children "$SM_PID" 2 || fail "old generation stays after reload $i"
+		fds=$(fd_count "$SM_PID")
+		[ "$i" -eq 1 ] && fds1=$fds rss1=$(rss_kib "$SM_PID")
+		[ "$fds" -eq "$fds1" ] || fail "reload $i: descriptors $fds1 -> $fds: $(ls -l /proc/$SM_PID/fd)"
+		[ "$i" -eq 20 ] && anon20=$(anon_kib "$SM_PID")
+		if [ "$i" -gt 20 ]; then
+			anon=$(anon_kib "$SM_PID")
+			[ "$anon" -eq "$anon20" ] || moved="$moved $i:$anon"
+		fi
+	done
+	alive "$SM_PID" || fail "master died"
+	[ "$(grep -c 'reload done' "$log")" -eq 100 ] || fail "$(grep -c 'reload done' "$log") reloads done, not 100"
+	rss=$(rss_kib "$SM_PID")
+	note "$fds fds after every reload; RSS $rss1 KiB after the 1st, $rss KiB after the 100th;" \
+		"anonymous outside the stack $anon20 KiB after the 20th, $anon KiB after the 100th"
+	if [ "$compare" -eq 1 ]; then
+		[ -z "$moved" ] || fail "heap moved after the 20th reload ($anon20 KiB):${moved:0:120}"
+		[ "$rss" -le $((rss1 + 64)) ] || fail "RSS grew $rss1 -> $rss KiB"
 	else
-		[ "$rss" -le $((rss1 + 64)) ] || fail "VmRSS grew $rss1 -> $rss KiB"
+		note "memory not compared under a sanitizer or valgrind"
 	fi
 	# A clean stop: under ASan or valgrind a leak makes the exit code fail.
 	kill -TERM "$SM_PID"
