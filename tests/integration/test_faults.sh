@@ -225,7 +225,19 @@ t_signal_storm_ends_in_one_generation() {
 	alive "$SM_PID" || fail "master died"
 	echo "settled at generation $gens with 3 workers"
 }
-# as_user CMD...: run CMD as sm-fault.  Changing the limits of another
+
+# idle_uid: a random uid with no passwd or group entry and no process.
+idle_uid() {
+	local u
+	while :; do
+		u=$((200000 + RANDOM * 2 + RANDOM % 2))
+		getent passwd "$u" >/dev/null || getent group "$u" >/dev/null ||
+			[ -n "$(ps -o pid= -u "$u")" ] || break
+	done
+	echo "$u"
+}
+
+# as_user CMD...: run CMD as the service uid.  Changing the limits of another
 # user's process takes CAP_SYS_RESOURCE, which a container may lack; the
 # same user may lower and raise its soft limits up to the hard one.
 as_user() { setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"; }
@@ -237,17 +249,18 @@ t_fork_failure_is_retried_and_recovers() {
 	# stack it gives the master (valgrind 3.19, seen with strace).
 	[ -z "${SM_VALGRIND:-}" ] || skip "valgrind dies when the master's fork fails"
 	command -v prlimit >/dev/null || skip "prlimit not installed"
-	ensure_user sm-fault 4717
 	local uid n fails hard
-	uid=$(id -u sm-fault)
-	sm_start -w 3 --user sm-fault -- "$PROBE"
+	# RLIMIT_NPROC counts every process of a uid: one of its own, with no
+	# passwd entry and no process, so that no parallel run shares it.
+	uid=$(idle_uid)
+	sm_start -w 3 --user "$uid" -- "$PROBE"
 	hard=$(ulimit -Hu)
 	wait_for 10 has_children "$SM_PID" 3 || fail "pool never reached 3 workers"
 	sleep 1.5
 	# The user's processes now: the master and its 3 workers.  At that
 	# limit, the restart of a killed worker cannot fork.
 	n=$(ps -o pid= -u "$uid" | wc -l)
-	[ "$n" -eq 4 ] || fail "user sm-fault has $n processes, not 4 (another run?)"
+	[ "$n" -eq 4 ] || fail "uid $uid has $n processes, not 4"
 	as_user prlimit --pid "$SM_PID" --nproc=3:"$hard" || fail "prlimit failed"
 	kill -KILL "$(children "$SM_PID" | head -1)"
 	wait_for 10 grep -q "cannot fork .*Resource temporarily unavailable" "$SM_LOG" ||
