@@ -67,7 +67,7 @@ static struct {
 	char *scratch;
 	unsigned long long dropped; /* lines lost to write errors, not yet reported */
 	int drop_err;
-	bool fragment; /* a failed write left part of a line in the file */
+	bool midline; /* the file ends inside a line whose rest is buf[off...] */
 } sink = {.fd = -1};
 
 static size_t count_lines(const char *p, size_t len)
@@ -101,13 +101,24 @@ static ssize_t sink_write(const char *p, size_t len, bool may_wait)
 	}
 }
 
+/* The buffered lines are lost and counted, except the rest of a line a
+ * short write began (a disk filling up): that is kept and written first
+ * when writes succeed again, so the file never holds a cut line. */
 static void sink_failed(int err)
 {
-	sink.dropped += count_lines(sink.buf + sink.off, sink.len - sink.off);
-	if (sink.off > 0 && sink.buf[sink.off - 1] != '\n')
-		sink.fragment = true;
+	size_t keep = 0;
+
+	if (sink.off > 0 ? sink.buf[sink.off - 1] != '\n' : sink.midline) {
+		const char *rest = sink.buf + sink.off;
+		const char *nl = memchr(rest, '\n', sink.len - sink.off);
+		keep = nl != NULL ? (size_t)(nl - rest) + 1 : sink.len - sink.off;
+	}
+	sink.dropped += count_lines(sink.buf + sink.off + keep, sink.len - sink.off - keep);
 	sink.drop_err = err;
-	sink.off = sink.len = 0;
+	memmove(sink.buf, sink.buf + sink.off, keep);
+	sink.off = 0;
+	sink.len = keep;
+	sink.midline = keep > 0;
 }
 
 enum out {
@@ -122,14 +133,6 @@ static enum out sink_write_out(bool may_wait)
 {
 	if (sink.len == 0)
 		return OUT_DONE;
-	/* End the piece a failed write left, so no line is glued to it. */
-	if (sink.fragment) {
-		if (sink_write("\n", 1, true) != 1) {
-			sink_failed(errno);
-			return OUT_FAILED;
-		}
-		sink.fragment = false;
-	}
 	while (sink.off < sink.len) {
 		ssize_t n = sink_write(sink.buf + sink.off, sink.len - sink.off, may_wait);
 		if (n < 0 && errno == EAGAIN) {
@@ -144,6 +147,7 @@ static enum out sink_write_out(bool may_wait)
 	}
 	sink.off = sink.len = 0;
 	sink.blocked = false;
+	sink.midline = false;
 	return OUT_DONE;
 }
 
@@ -266,6 +270,12 @@ int sm_logs_reopen(void)
 		return -1;
 	}
 	sink_flush(); /* what was read before the signal ends the old file */
+	if (sink.midline) {
+		/* The old file is full: its last line stays cut there. */
+		sink.dropped++;
+		sink.off = sink.len = 0;
+		sink.midline = false;
+	}
 	(void)close(sink.fd);
 	sink.fd = fd;
 	sm_info("USR1: log file '%s' reopened", sink.path);

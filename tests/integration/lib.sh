@@ -64,6 +64,20 @@ sm_start() {
 	track "$SM_PID"
 }
 
+# sm_start_tmpfs DIR SIZE [ARGS...]: sm_start with a tmpfs of SIZE on DIR
+# in a mount namespace of the master's own, so a full disk is the master's
+# only; TMPFS is DIR as seen from here, through /proc/PID/root (gone once
+# the master has exited: look at the files before stopping it).
+sm_start_tmpfs() {
+	local dir=$1 size=$2
+	shift 2
+	mkdir -p "$dir"
+	SM_BIN=unshare sm_start --mount --propagation private sh -c \
+		'mount -t tmpfs -o size="$1" sm-full "$0" && shift && exec "$@"' "$dir" "$size" \
+		"$SM_BIN" "$@"
+	TMPFS="/proc/$SM_PID/root$dir"
+}
+
 # vg_lines LOG: valgrind's lines in LOG, less its warnings and the three
 # lines it prints when it kills a forked child whose execve failed (the
 # tests that make exec fail on purpose; that child is valgrind's, not ours).
@@ -162,6 +176,52 @@ free_uid() {
 	echo "$u"
 }
 
+# stop_master: TERM to SM_PID, which must exit 0 within 10 s.
+stop_master() {
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 10 || fail "master did not exit on TERM"
+	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE after TERM"
+}
+
+# master_port PID: the TCP port PID listens on, from the kernel's table.
+master_port() {
+	ss -ltnpH 2>/dev/null | grep "pid=$1," | awk '{print $4}' | sed 's/.*://' | head -1
+}
+
+# port_known: PORT is the port the master SM_PID listens on (for wait_for).
+port_known() { PORT=$(master_port "$SM_PID"); [ -n "$PORT" ]; }
+
+# audit N WORKERS FILE...: check the worker lines of the files (plain or
+# gzip) written by `lines --size 100`.  Prints "lines dups cut missing
+# runs": lines seen, seen twice, cut or glued (payload not 99 bytes),
+# numbers 1..N never seen, and the runs (windows) those form.
+audit() {
+	local n=$1 w=$2
+	shift 2
+	zcat -f "$@" | awk -v n="$n" -v w="$w" '
+	$2 != "worker" { next }
+	{
+		if (!sub(/^[^ ]+ worker [0-9]+\[[0-9]+\] stdout: /, "")) { cut++; next }
+		if (length($0) != 99 || $0 !~ /^w[0-9]+ [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9] \.+$/) { cut++; next }
+		split($0, f, " ")
+		k = f[1] " " (f[2] + 0)
+		if (k in seen) dups++
+		seen[k] = 1; total++
+	}
+	END {
+		for (i = 1; i <= w; i++) {
+			gap = 0
+			for (s = 1; s <= n; s++) {
+				if (("w" i " " s) in seen) { gap = 0; continue }
+				missing++
+				if (!gap) runs++
+				gap = 1
+			}
+		}
+		printf "%d %d %d %d %d\n", total, dups + 0, cut + 0, missing + 0, runs + 0
+	}'
+}
+
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 
 # Run every t_* function (or those named on the command line), each in a
@@ -196,6 +256,7 @@ run_tests() {
 		rc=$?
 		if [ "$rc" -eq 0 ]; then
 			echo "ok   ${t#t_}"
+			sed -n 's/^note: /     /p' "$out"
 		elif [ "$rc" -eq 77 ]; then
 			echo "SKIP ${t#t_}: $(tail -1 "$out")"
 		else
@@ -209,3 +270,5 @@ run_tests() {
 # skip "why" exits with 77.
 fail() { echo "$*"; [ -n "${SM_LOG:-}" ] && [ -f "$SM_LOG" ] && { echo "--- master log:"; tail -20 "$SM_LOG"; }; exit 1; }
 skip() { echo "$*"; exit 77; }
+# note "figure": a measured figure, shown under the test's "ok" line too.
+note() { echo "note: $*"; }

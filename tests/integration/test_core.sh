@@ -40,12 +40,6 @@ now() { date +%s.%N; }
 elapsed() { awk "BEGIN{printf \"%.3f\", $(now) - $1}"; }
 ge() { awk "BEGIN{exit !($1 >= $2)}"; }
 
-stop_master() {
-	kill -TERM "$SM_PID"
-	wait_exit "$SM_PID" 10 || fail "master did not exit on TERM"
-	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE after TERM"
-}
-
 t_exec_failure_missing_file() {
 	sm_start -w 2 -- nonexistent --flag
 	wait_exit "$SM_PID" 5 || fail "master still running: a restart loop?"

@@ -4,13 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 HELLO="${SM_EXAMPLES:?SM_EXAMPLES must point to the built examples}/hello-http/hello-http"
 
-# master_port PID: the TCP port PID listens on, from the kernel's table.
-master_port() {
-	ss -ltnpH 2>/dev/null | grep "pid=$1," | awk '{print $4}' | sed 's/.*://' | head -1
-}
-
-port_known() { PORT=$(master_port "$SM_PID"); [ -n "$PORT" ]; }
-
 # ids_seen URL N SECONDS: request until N distinct worker ids answered.
 ids_seen() {
 	local url=$1 want=$2 end=$((SECONDS + $3)) ids=""

@@ -7,37 +7,6 @@ ROTATE_CONF="$(cd "$(dirname "$0")/../.." && pwd)/examples/logrotate/sentrik-mas
 TEST_USER=smlogs
 TEST_UID=4731
 
-# audit N WORKERS FILE...: check the worker lines of the files (plain or
-# gzip) written by `lines --size 100`.  Prints "lines dups cut missing
-# runs": lines seen, seen twice, cut or glued (payload not 99 bytes),
-# numbers 1..N never seen, and the runs (windows) those form.
-audit() {
-	local n=$1 w=$2
-	shift 2
-	zcat -f "$@" | awk -v n="$n" -v w="$w" '
-	$2 != "worker" { next }
-	{
-		if (!sub(/^[^ ]+ worker [0-9]+\[[0-9]+\] stdout: /, "")) { cut++; next }
-		if (length($0) != 99 || $0 !~ /^w[0-9]+ [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9] \.+$/) { cut++; next }
-		split($0, f, " ")
-		k = f[1] " " (f[2] + 0)
-		if (k in seen) dups++
-		seen[k] = 1; total++
-	}
-	END {
-		for (i = 1; i <= w; i++) {
-			gap = 0
-			for (s = 1; s <= n; s++) {
-				if (("w" i " " s) in seen) { gap = 0; continue }
-				missing++
-				if (!gap) runs++
-				gap = 1
-			}
-		}
-		printf "%d %d %d %d %d\n", total, dups + 0, cut + 0, missing + 0, runs + 0
-	}'
-}
-
 # worker_lines FILE...: how many worker lines the files hold so far.
 worker_lines() { zcat -f "$@" 2>/dev/null | grep -c ' worker [0-9]*\[' ; }
 
@@ -48,12 +17,6 @@ sm_start_as() {
 	shift
 	SM_BIN=setpriv sm_start --reuid="$(id -u "$u")" --regid="$(id -g "$u")" \
 		--clear-groups "$SM_BIN" "$@"
-}
-
-stop_master() {
-	kill -TERM "$SM_PID"
-	wait_exit "$SM_PID" 10 || fail "master did not exit on TERM"
-	[ "$EXIT_CODE" = 0 ] || fail "master exit code $EXIT_CODE"
 }
 
 t_text_format_pieces_and_last_line() {
@@ -342,12 +305,9 @@ PY
 t_enospc_counts_and_resumes() {
 	need_root
 	local d="$SM_TMP/enospc" full lines dropped
-	mkdir -p "$d/full"
-	SM_BIN=unshare sm_start --mount --propagation private sh -c \
-		'mount -t tmpfs -o size=1m sm-full "$0" && exec "$@"' "$d/full" \
-		"$SM_BIN" -w 1 --log-level warning --log-file "$d/full/app.log" -- \
+	sm_start_tmpfs "$d/full" 1m -w 1 --log-level warning --log-file "$d/full/app.log" -- \
 		"$LINES" --count 3000 --delay-us 1000 --hold
-	full="/proc/$SM_PID/root$d/full"
+	full=$TMPFS
 	wait_for 5 sh -c "grep -q ' worker 1\[' $full/app.log 2>/dev/null" || fail "no line written"
 	mountpoint -q "$d/full" && fail "the tmpfs leaked into the test's namespace"
 	dd if=/dev/zero of="$full/filler" bs=64k 2>/dev/null

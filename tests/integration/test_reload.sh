@@ -5,11 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 HELLO="${SM_EXAMPLES:?SM_EXAMPLES must point to the built examples}/hello-http/hello-http"
 
-port_known() {
-	PORT=$(ss -ltnpH 2>/dev/null | grep "pid=$SM_PID," | awk '{print $4}' | sed 's/.*://' | head -1)
-	[ -n "$PORT" ]
-}
-
 # worker_pids: the master's children, sorted, on one line.
 worker_pids() { children "$SM_PID" | sort -n | tr '\n' ' '; }
 
