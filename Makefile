@@ -16,6 +16,12 @@ BUILD    ?= build
 
 PKGS     := libcap-ng inih
 DEPS_PKGS := libev-dev libcap-ng-dev libcmocka-dev libinih-dev pkg-config
+# What the integration tests run, as command:package; installed by the test
+# targets when missing (as root with apt-get), else the tests that need one
+# skip and say which.
+TEST_TOOLS := curl:curl wrk:wrk python3:python3 logrotate:logrotate setpriv:util-linux \
+              prlimit:util-linux ss:iproute2 useradd:passwd mandoc:mandoc \
+              systemd-analyze:systemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
@@ -40,7 +46,7 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 EXAMPLE_SRCS := $(wildcard examples/*/*.c)
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all deps test unit integration asan valgrind demo install clean lint bench fuzz helpers examples fuzz-run
+.PHONY: all deps test-deps test unit integration asan valgrind demo install clean lint bench fuzz helpers examples fuzz-run
 
 all: $(BUILD)/$(PROG) $(PROG)
 
@@ -98,7 +104,21 @@ integration: all helpers examples
 	@SM_BIN=$(CURDIR)/$(BUILD)/$(PROG) SM_HELPERS=$(CURDIR)/$(BUILD)/helpers \
 	  SM_EXAMPLES=$(CURDIR)/$(BUILD)/examples bash tests/integration/run.sh
 
-test: deps
+test-deps: deps
+	@missing=""; \
+	for t in $(TEST_TOOLS); do \
+	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; \
+	done; \
+	python3 -c 'import yaml' 2>/dev/null || missing="$$missing python3-yaml"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing for the tests:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $$missing >/dev/null || exit 1; \
+	elif [ -n "$$missing" ]; then \
+	  echo "tests that need these will skip:$$missing"; \
+	fi
+
+test: test-deps
 	@$(MAKE) --no-print-directory all helpers examples $(UNIT_BINS)
 	@SM_BIN=$(CURDIR)/$(BUILD)/$(PROG) SM_HELPERS=$(CURDIR)/$(BUILD)/helpers \
 	  SM_EXAMPLES=$(CURDIR)/$(BUILD)/examples bash tests/run-all.sh $(UNIT_BINS)
@@ -108,7 +128,7 @@ asan: deps
 	  EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all -U_FORTIFY_SOURCE' \
 	  EXTRA_LDFLAGS='-fsanitize=address,undefined' test
 
-valgrind: deps
+valgrind: test-deps
 	@$(MAKE) --no-print-directory all helpers examples
 	@SM_VALGRIND=1 SM_BIN=$(CURDIR)/$(BUILD)/$(PROG) SM_HELPERS=$(CURDIR)/$(BUILD)/helpers \
 	  SM_EXAMPLES=$(CURDIR)/$(BUILD)/examples bash tests/integration/run.sh
