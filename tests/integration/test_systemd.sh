@@ -381,8 +381,10 @@ container() {
 	for w in $(children "$C_PID"); do
 		[ "$(status_field "$w" Uid | awk '{print $1}')" = "$uid" ] || fail "worker $w does not share the master's uid $uid"
 	done
-	if [ "$1" = user ] && [ "$uid" != 0 ]; then
+	if [ "$1" = user ]; then
 		[ "$uid" = 5000 ] || fail "custom user mode runs as $uid, not 5000"
+	else
+		[ "$uid" = 0 ] || fail "root mode runs as $uid, not 0"
 	fi
 }
 
@@ -420,7 +422,9 @@ PY
 container_checks() {
 	local w
 	w=$(children "$C_PID" | head -1)
-	tr '\0' '\n' <"/proc/$w/environ" | grep -q '^LISTEN_FDS=' || return 0 # --bind not active in this build
+	# The image's CMD binds :8000: the workers get that socket.
+	tr '\0' '\n' <"/proc/$w/environ" | grep -qx 'LISTEN_FDS=1' ||
+		fail "worker $w got no listening socket: $(tr '\0' '\n' <"/proc/$w/environ" | grep ^LISTEN_)"
 	nsenter --net="/proc/$C_PID/ns/net" ip link set lo up || fail "cannot bring up the container's lo"
 	[ "$(container_http /healthz)" = "200 ok" ] || fail "/healthz: $(container_http /healthz)"
 	[[ "$(container_http /archive)" == "404 archive /mnt/archive not mounted"* ]] ||
