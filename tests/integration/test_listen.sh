@@ -56,9 +56,14 @@ t_dual_stack_any_address() {
 	wait_for 5 port_known || fail "master holds no listening socket"
 	curl -s --max-time 3 "http://127.0.0.1:$PORT/" | grep -q "hello from worker 1" ||
 		fail "IPv4 client not served on :PORT"
-	if [ -e /proc/net/if_inet6 ] && ss -ltnH | grep -q "\[::\]:$PORT"; then
+	# Where the host has IPv6 loopback, ":PORT" must take IPv6 clients too
+	# (whatever socket the master chose); only a host without IPv6 gets the
+	# plain IPv4 fallback.
+	if grep -q '^0\{31\}1 .* lo$' /proc/net/if_inet6 2>/dev/null; then
 		curl -s --max-time 3 -g "http://[::1]:$PORT/" | grep -q "hello from worker 1" ||
-			fail "IPv6 client not served on :PORT"
+			fail "IPv6 client not served on :PORT: $(ss -ltnH | grep ":$PORT ")"
+	else
+		echo "no IPv6 loopback on this host: the IPv4 fallback only"
 	fi
 }
 

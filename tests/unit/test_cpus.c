@@ -95,11 +95,17 @@ static void v1_trees(void **state)
 	assert_int_equal(quota("v1-cpu", "3:cpu:/\n"), 5);
 }
 
-/* Hybrid: both hierarchies listed, the smaller limit wins. */
+/* Hybrid: both hierarchies listed, the smaller limit wins, whichever
+ * hierarchy holds it and in whichever order they are listed. */
 static void hybrid(void **state)
 {
 	(void)state;
+	/* a v2 path without any limit does not count as one */
 	assert_int_equal(quota("v1", "4:cpu,cpuacct:/docker/abc\n0::/docker/abc\n"), 3);
+	assert_int_equal(quota("hybrid", "4:cpu,cpuacct:/docker/abc\n0::/docker/abc\n"), 1);
+	assert_int_equal(quota("hybrid", "0::/docker/abc\n4:cpu,cpuacct:/docker/abc\n"), 1);
+	assert_int_equal(quota("hybrid", "4:cpu,cpuacct:/docker/abc\n0::/other\n"), 3);
+	assert_int_equal(quota("hybrid", "0::/other\n4:cpu,cpuacct:/docker/abc\n"), 3);
 }
 
 static void usable_matches_affinity(void **state)

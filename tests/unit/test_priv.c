@@ -246,26 +246,32 @@ static void walk_creates_and_gives_away(void **state)
 	struct tree *t = *state;
 	struct sm_walk w;
 	struct stat st;
+	/* Given to our own ids a path would keep its owner whether it was
+	 * given away or not: as root, give it to ids nobody has. */
+	uid_t uid = geteuid() == 0 ? (uid_t)3999123 : getuid();
+	gid_t gid = geteuid() == 0 ? (gid_t)3999124 : getgid();
 
-	assert_int_equal(
-	    sm_priv_chown_path(at(t, "real/inner/a/b/c"), getuid(), getgid(), 0750, &w), 0);
+	assert_int_equal(sm_priv_chown_path(at(t, "real/inner/a/b/c"), uid, gid, 0750, &w), 0);
 	assert_int_equal(stat(at(t, "real/inner/a/b/c"), &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0750);
-	assert_int_equal(st.st_uid, getuid());
-	/* Parents made on the way are 0755 whatever the umask. */
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	/* Parents made on the way are 0755 whatever the umask, and stay ours. */
 	assert_int_equal(stat(at(t, "real/inner/a/b"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(st.st_uid, geteuid());
 	/* Again: it exists now; the mode is set again. */
-	assert_int_equal(
-	    sm_priv_chown_path(at(t, "real/inner/a/b/c/"), getuid(), getgid(), 0700, &w), 0);
+	assert_int_equal(sm_priv_chown_path(at(t, "real/inner/a/b/c/"), uid, gid, 0700, &w), 0);
 	assert_false(w.created);
 	assert_int_equal(stat(at(t, "real/inner/a/b/c"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
 	/* A regular file as the last component is allowed. */
-	assert_int_equal(sm_priv_chown_path(at(t, "file"), getuid(), getgid(), 0640, &w), 0);
+	assert_int_equal(sm_priv_chown_path(at(t, "file"), uid, gid, 0640, &w), 0);
 	assert_int_equal(stat(at(t, "file"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
 }
 
 static void walk_without_create(void **state)
