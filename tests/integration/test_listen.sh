@@ -109,7 +109,8 @@ t_bad_addresses_exit_64() {
 t_address_in_use_exit_71() {
 	sm_start -w 1 --bind 127.0.0.1:0 -- "$HELLO"
 	wait_for 5 port_known || fail "master holds no listening socket"
-	"$SM_BIN" --bind "127.0.0.1:$PORT" -- "$HELLO" 2>"$SM_TMP/err"
+	# Bounded: a master that wrongly started would otherwise run on.
+	timeout -s KILL 10 "$SM_BIN" --bind "127.0.0.1:$PORT" -- "$HELLO" 2>"$SM_TMP/err"
 	rc=$?
 	[ "$rc" = 71 ] || fail "exit $rc, want 71"
 	grep -q "cannot bind 127.0.0.1:$PORT: Address already in use" "$SM_TMP/err" ||
