@@ -19,6 +19,7 @@
 #include <sentrik/config.h>
 #include <sentrik/listen.h>
 #include <sentrik/log.h>
+#include <sentrik/spawn.h>
 
 static void say(char *err, size_t errlen, const char *fmt, ...) SM_ATTR_PRINTF(3, 4);
 
@@ -257,31 +258,91 @@ static int bind_any(const struct sm_addr *addr, const struct sm_listen_opts *opt
 	return tcp_socket(AF_INET, (struct sockaddr *)&in4, sizeof(in4), false, opts);
 }
 
-static int bind_host(const struct sm_addr *addr, const char *text,
-                     const struct sm_listen_opts *opts, enum sm_listen_result *why, char *err,
-                     size_t errlen)
+/* The addresses a host name stands for, as getaddrinfo gave them. */
+#define SM_RESOLVED_MAX 16
+struct resolved {
+	int rc, err; /* getaddrinfo's result, errno for EAI_SYSTEM */
+	size_t n;
+	struct {
+		int family;
+		socklen_t len;
+		struct sockaddr_storage sa;
+	} addr[SM_RESOLVED_MAX];
+};
+
+struct lookup {
+	const struct sm_addr *addr;
+};
+
+static void resolve_here(void *ctx, void *out)
 {
+	const struct sm_addr *addr = ((struct lookup *)ctx)->addr;
+	struct resolved *r = out;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV |
 	                                     (addr->kind == SM_ADDR_V6 ? AI_NUMERICHOST : 0)};
 	struct addrinfo *res, *ai;
-	int rc, fd = -1, first_errno = 0;
 
+	memset(r, 0, sizeof(*r));
 	hints.ai_family = addr->kind == SM_ADDR_V6 ? AF_INET6 : AF_UNSPEC;
-	rc = getaddrinfo(addr->host, addr->port, &hints, &res);
-	if (rc != 0) {
-		*why = rc == EAI_SYSTEM || rc == EAI_MEMORY || rc == EAI_AGAIN ? SM_LISTEN_OS
-		                                                               : SM_LISTEN_USAGE;
-		say(err, errlen, "cannot bind %s: cannot resolve '%s': %s", text, addr->host,
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+	r->rc = getaddrinfo(addr->host, addr->port, &hints, &res);
+	r->err = errno;
+	if (r->rc != 0)
+		return;
+	for (ai = res; ai != NULL && r->n < SM_RESOLVED_MAX; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(r->addr[0].sa))
+			continue;
+		r->addr[r->n].family = ai->ai_family;
+		r->addr[r->n].len = ai->ai_addrlen;
+		memcpy(&r->addr[r->n].sa, ai->ai_addr, ai->ai_addrlen);
+		r->n++;
+	}
+	freeaddrinfo(res);
+}
+
+/* A host name is looked up in a short-lived child, for the reason the user
+ * lookups are (priv.c): the "hosts" line of nsswitch.conf may name modules
+ * (mdns, myhostname, resolve) that would otherwise stay loaded in the
+ * master.  A numeric IPv6 address needs no lookup. */
+static int resolve(const struct sm_addr *addr, struct resolved *r)
+{
+	struct lookup l = {.addr = addr};
+
+	if (addr->kind == SM_ADDR_V6) {
+		resolve_here(&l, r);
+		return 0;
+	}
+	return sm_spawn_call(resolve_here, &l, r, sizeof(*r));
+}
+
+static int bind_host(const struct sm_addr *addr, const char *text,
+                     const struct sm_listen_opts *opts, enum sm_listen_result *why, char *err,
+                     size_t errlen)
+{
+	struct resolved r;
+	int fd = -1, first_errno = 0;
+	size_t i;
+
+	if (resolve(addr, &r) < 0) {
+		*why = SM_LISTEN_OS;
+		say(err, errlen, "cannot bind %s: cannot resolve '%s': the lookup process failed",
+		    text, addr->host);
 		return -1;
 	}
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = tcp_socket(ai->ai_family, ai->ai_addr, ai->ai_addrlen, true, opts);
+	if (r.rc != 0) {
+		bool os = r.rc == EAI_SYSTEM || r.rc == EAI_MEMORY || r.rc == EAI_AGAIN;
+
+		*why = os ? SM_LISTEN_OS : SM_LISTEN_USAGE;
+		say(err, errlen, "cannot bind %s: cannot resolve '%s': %s", text, addr->host,
+		    r.rc == EAI_SYSTEM ? strerror(r.err) : gai_strerror(r.rc));
+		return -1;
+	}
+	for (i = 0; i < r.n && fd < 0; i++) {
+		fd = tcp_socket(r.addr[i].family, (struct sockaddr *)&r.addr[i].sa, r.addr[i].len,
+		                true, opts);
 		if (fd < 0 && first_errno == 0)
 			first_errno = errno;
 	}
-	freeaddrinfo(res);
 	if (fd < 0) {
 		*why = SM_LISTEN_OS;
 		say(err, errlen, "cannot bind %s: %s", text, strerror(first_errno));

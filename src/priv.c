@@ -369,6 +369,24 @@ struct resolved {
 	struct sm_report rep;
 };
 
+struct lookup {
+	const struct sm_config *cfg;
+	const struct sm_report *rep;
+};
+
+static void resolve_in_child(void *ctx, void *out)
+{
+	const struct lookup *l = ctx;
+	struct resolved *r = out;
+
+	memset(r, 0, sizeof(*r));
+	r->rep = *l->rep;
+	r->st = resolve_here(l->cfg, &r->id, &r->rep);
+	if (r->rep.out != NULL)
+		fflush(r->rep.out);
+	r->rep.out = NULL;
+}
+
 /* The user and group databases are read in a short-lived child.  NSS loads
  * modules (systemd, sss, ldap) with their own libraries, sockets and, for
  * some, threads; a master that stays up for months, often as PID 1, and
@@ -377,10 +395,8 @@ struct resolved {
 enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_identity *id,
                                     struct sm_report *rep)
 {
+	struct lookup l = {.cfg = cfg, .rep = rep};
 	struct resolved r;
-	int fds[2], status;
-	ssize_t n;
-	pid_t pid;
 
 	/* Without --user nothing is looked up: no child needed. */
 	if (cfg->user == NULL)
@@ -389,35 +405,9 @@ enum sm_priv_status sm_priv_resolve(const struct sm_config *cfg, struct sm_ident
 	if (rep->out != NULL)
 		fflush(rep->out);
 	fflush(stdout);
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL, "pipe: %s", strerror(errno));
-		return SM_PRIV_SYSTEM;
-	}
-	pid = fork();
-	if (pid < 0) {
-		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return SM_PRIV_SYSTEM;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		memset(&r, 0, sizeof(r));
-		r.rep = *rep;
-		r.st = resolve_here(cfg, &r.id, &r.rep);
-		r.rep.out = NULL;
-		if (rep->out != NULL)
-			fflush(rep->out);
-		_exit(sm_write_all(fds[1], &r, sizeof(r)) < 0 ? 1 : 0);
-	}
-	close(fds[1]);
-	n = sm_read_full(fds[0], &r, sizeof(r));
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (n != (ssize_t)sizeof(r) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (sm_spawn_call(resolve_in_child, &l, &r, sizeof(r)) < 0) {
 		sm_report_step(rep, SM_PRIV_SYSTEM, "user", NULL,
-		               "the process looking up --user/--group failed");
+		               "the process looking up --user/--group failed: %s", strerror(errno));
 		return SM_PRIV_SYSTEM;
 	}
 	*id = r.id;

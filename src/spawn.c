@@ -196,6 +196,39 @@ static int executable_file(const char *path)
 	return access(path, X_OK);
 }
 
+int sm_spawn_call(void (*fn)(void *ctx, void *out), void *ctx, void *out, size_t len)
+{
+	int fds[2], status, saved;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		saved = errno;
+		close(fds[0]);
+		close(fds[1]);
+		errno = saved;
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		fn(ctx, out);
+		_exit(sm_write_all(fds[1], out, len) < 0 ? 1 : 0);
+	}
+	close(fds[1]);
+	n = sm_read_full(fds[0], out, len);
+	saved = errno;
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)len || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		errno = n < 0 ? saved : EIO;
+		return -1;
+	}
+	return 0;
+}
+
 int sm_spawn_resolve(const char *cmd, const char *path_env, char *out, size_t outlen)
 {
 	const char *dir, *end;

@@ -49,6 +49,13 @@ pid_t sm_spawn(const struct sm_spawn *req, struct sm_spawn_error *error);
  * 0 with out filled, or -1 with errno (ENOENT, EACCES, ENAMETOOLONG). */
 int sm_spawn_resolve(const char *cmd, const char *path_env, char *out, size_t outlen);
 
+/* Runs fn(ctx, out) in a short-lived child (a fork, no exec) and copies the
+ * len bytes it leaves in out back into the caller's out: for a one-off job
+ * whose side effects (the libraries and sockets an NSS lookup brings) must
+ * stay out of the master.  out is plain data, no pointers.  0, or -1 with
+ * errno when the child could not be started or did not answer in full. */
+int sm_spawn_call(void (*fn)(void *ctx, void *out), void *ctx, void *out, size_t len);
+
 /* A growable, NULL-terminated environment. */
 struct sm_env {
 	char **vars;

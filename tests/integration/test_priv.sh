@@ -112,8 +112,8 @@ t_supplementary_groups_reach_master_and_workers() {
 	stop_master
 }
 
-# The user and group lookups run in a short-lived child: an NSS module
-# (systemd, sss, ldap) must never be loaded into the long-lived master.
+# The user, group and host name lookups run in short-lived children: an NSS
+# module (systemd, sss, ldap, mdns) must never be loaded into the master.
 t_master_loads_no_nss_module() {
 	need_root
 	local mod
@@ -122,9 +122,11 @@ t_master_loads_no_nss_module() {
 	ensure_user sentrikat 999
 	# The machine's nsswitch.conf may list files only: in a mount namespace
 	# of its own the master sees one that sends lookups to the module too.
-	printf 'passwd: files systemd\ngroup: files systemd\n' >"$SM_TMP/nsswitch.conf"
+	# ("hosts: systemd" makes glibc load the module for a host name too,
+	# though it answers no host lookups: --bind localhost is covered.)
+	printf 'passwd: files systemd\ngroup: files systemd\nhosts: systemd files\n' >"$SM_TMP/nsswitch.conf"
 	SM_BIN=unshare sm_start --mount -- sh -c 'mount --bind "$0" /etc/nsswitch.conf && exec "$@"' \
-		"$SM_TMP/nsswitch.conf" "$SM_MASTER_BIN" --user sentrikat -w 1 -- "$PROBE"
+		"$SM_TMP/nsswitch.conf" "$SM_MASTER_BIN" --user sentrikat --bind localhost:0 -w 1 -- "$PROBE"
 	wait_for 10 has_workers "$SM_PID" 1 || fail "no worker"
 	if grep -q 'libnss_' "/proc/$SM_PID/maps"; then
 		fail "the master maps $(grep -o '[^/]*libnss_[^ ]*' "/proc/$SM_PID/maps" | sort -u | tr '\n' ' ')"
