@@ -40,6 +40,15 @@ kill_tracked() {
 	SM_PIDS=()
 }
 trap 'kill_tracked; rm -rf "$SM_TMP"' EXIT
+# A file stopped from outside (run.sh's time limit, Ctrl-C) stops the test
+# that is running first, so that test's own clean-up kills what it started.
+stop_running_test() {
+	if [ -n "${SM_TEST_PID:-}" ] && kill -TERM "$SM_TEST_PID" 2>/dev/null; then
+		wait "$SM_TEST_PID" 2>/dev/null
+	fi
+	exit 143
+}
+trap stop_running_test TERM INT
 
 track() { SM_PIDS+=("$1"); }
 
@@ -238,6 +247,7 @@ run_tests() {
 			"$t"
 		) >"$out" 2>&1 &
 		tp=$!
+		SM_TEST_PID=$tp
 		waited=0
 		while kill -0 "$tp" 2>/dev/null && [ "$waited" -lt "$((limit * 10))" ]; do
 			sleep 0.1
