@@ -242,6 +242,28 @@ idle_uid() {
 # same user may lower and raise its soft limits up to the hard one.
 as_user() { setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"; }
 
+# retried_and_recovered PATTERN LIFT-CMD...: with a limit set on the master,
+# kill one of its 3 workers; the failed spawn (PATTERN in the log) must be
+# retried with backoff, not in a busy loop, the master stay up with 2
+# workers, and the pool be whole again once LIFT-CMD lifts the limit.
+# FAILS is how many attempts failed.
+retried_and_recovered() {
+	local pattern=$1
+	shift
+	kill -KILL "$(children "$SM_PID" | head -1)"
+	wait_for 10 grep -q "$pattern" "$SM_LOG" || fail "no failure logged ($pattern)"
+	wait_for 10 sh -c "[ \$(grep -c '$pattern' '$SM_LOG') -ge 3 ]" || fail "spawn not retried"
+	sleep 2
+	alive "$SM_PID" || fail "master died"
+	has_children "$SM_PID" 2 || fail "$(count_children "$SM_PID") workers under the limit, not 2"
+	# Backoff, not a busy loop: 0.1, 0.2, 0.4 ... s apart.
+	FAILS=$(grep -c "$pattern" "$SM_LOG")
+	[ "$FAILS" -le 10 ] || fail "$FAILS spawn attempts in about 3 s: no backoff"
+	"$@" || fail "lifting the limit failed"
+	wait_for 15 has_children "$SM_PID" 3 || fail "pool not full again after the limit was lifted"
+	alive "$SM_PID" || fail "master died"
+}
+
 t_fork_failure_is_retried_and_recovers() {
 	need_root
 	# When fork fails, valgrind puts the master's signal mask (everything
@@ -249,7 +271,7 @@ t_fork_failure_is_retried_and_recovers() {
 	# stack it gives the master (valgrind 3.19, seen with strace).
 	[ -z "${SM_VALGRIND:-}" ] || skip "valgrind dies when the master's fork fails"
 	command -v prlimit >/dev/null || skip "prlimit not installed"
-	local uid n fails hard
+	local uid n hard
 	# RLIMIT_NPROC counts every process of a uid: one of its own, with no
 	# passwd entry and no process, so that no parallel run shares it.
 	uid=$(idle_uid)
@@ -262,26 +284,15 @@ t_fork_failure_is_retried_and_recovers() {
 	n=$(ps -o pid= -u "$uid" | wc -l)
 	[ "$n" -eq 4 ] || fail "uid $uid has $n processes, not 4"
 	as_user prlimit --pid "$SM_PID" --nproc=3:"$hard" || fail "prlimit failed"
-	kill -KILL "$(children "$SM_PID" | head -1)"
-	wait_for 10 grep -q "cannot fork .*Resource temporarily unavailable" "$SM_LOG" ||
-		fail "no fork failure logged"
-	wait_for 10 sh -c "[ \$(grep -c 'cannot fork' '$SM_LOG') -ge 3 ]" || fail "fork not retried"
-	sleep 2
-	alive "$SM_PID" || fail "master died"
-	has_children "$SM_PID" 2 || fail "$(count_children "$SM_PID") workers under the limit, not 2"
-	# Backoff, not a busy loop: 0.1, 0.2, 0.4 ... s apart.
-	fails=$(grep -c 'cannot fork' "$SM_LOG")
-	[ "$fails" -le 10 ] || fail "$fails fork attempts in about 3 s: no backoff"
-	as_user prlimit --pid "$SM_PID" --nproc="$hard":"$hard" || fail "prlimit failed"
-	wait_for 15 has_children "$SM_PID" 3 || fail "pool not full again after the limit was lifted"
-	alive "$SM_PID" || fail "master died"
-	echo "$fails failed forks before the limit was lifted"
+	retried_and_recovered "cannot fork .*Resource temporarily unavailable" \
+		as_user prlimit --pid "$SM_PID" --nproc="$hard":"$hard"
+	echo "$FAILS failed forks before the limit was lifted"
 }
 
 t_descriptor_exhaustion_is_retried_and_recovers() {
 	need_root
 	command -v prlimit >/dev/null || skip "prlimit not installed"
-	local low soft fails fds
+	local low soft fds
 	sm_start -w 3 --capture-output -- "$PROBE"
 	wait_for 10 has_children "$SM_PID" 3 || fail "pool never reached 3 workers"
 	sleep 1.5
@@ -293,21 +304,11 @@ t_descriptor_exhaustion_is_retried_and_recovers() {
 	low=0
 	while [ -e /proc/"$SM_PID"/fd/$low ]; do low=$((low + 1)); done
 	prlimit --pid "$SM_PID" --nofile="$low": || fail "prlimit failed"
-	kill -KILL "$(children "$SM_PID" | head -1)"
-	wait_for 10 grep -q "Too many open files" "$SM_LOG" || fail "no EMFILE logged"
-	wait_for 10 sh -c "[ \$(grep -c 'Too many open files' '$SM_LOG') -ge 3 ]" || fail "spawn not retried"
-	sleep 2
-	alive "$SM_PID" || fail "master died"
-	has_children "$SM_PID" 2 || fail "$(count_children "$SM_PID") workers under the limit, not 2"
-	fails=$(grep -c 'Too many open files' "$SM_LOG")
-	[ "$fails" -le 10 ] || fail "$fails spawn attempts in about 3 s: no backoff"
-	prlimit --pid "$SM_PID" --nofile="$soft": || fail "prlimit failed"
-	wait_for 15 has_children "$SM_PID" 3 || fail "pool not full again after the limit was lifted"
-	alive "$SM_PID" || fail "master died"
+	retried_and_recovered "Too many open files" prlimit --pid "$SM_PID" --nofile="$soft":
 	# Nothing leaked on the way: every descriptor of a failed attempt closed.
 	wait_for 10 sh -c "[ \$(ls /proc/$SM_PID/fd | wc -l) -eq $fds ]" ||
 		fail "descriptors $fds -> $(ls /proc/$SM_PID/fd | wc -l) after recovery"
-	echo "$fails failed spawns"
+	echo "$FAILS failed spawns"
 }
 # wchars PID...: the bytes each PID has written so far, one line.
 wchars() {
