@@ -69,14 +69,20 @@ const char *sm_sig_name(int sig)
 const int sm_sig_handled[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1};
 const size_t sm_sig_n_handled = sizeof(sm_sig_handled) / sizeof(sm_sig_handled[0]);
 
+/* Held while starting: the handled signals whose default action would be
+ * wrong then.  TERM, INT and QUIT keep theirs until the loop runs: a start
+ * stuck in a slow user or host lookup can still be stopped, and nothing
+ * has been forked that would outlive the master. */
+static const int held[] = {SIGHUP, SIGUSR1, SIGTTIN, SIGTTOU};
+
 static void held_set(sigset_t *set, uint64_t forward)
 {
 	size_t i;
 	int sig;
 
 	sigemptyset(set);
-	for (i = 0; i < sm_sig_n_handled; i++)
-		sigaddset(set, sm_sig_handled[i]);
+	for (i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+		sigaddset(set, held[i]);
 	for (sig = 1; sig <= 64; sig++)
 		if (forward & (UINT64_C(1) << (sig - 1)))
 			sigaddset(set, sig);

@@ -14,12 +14,12 @@ int sm_sig_parse(const char *name);
 /* 15 -> "TERM"; "?" for a number with no name. */
 const char *sm_sig_name(int sig);
 
-/* Sets the signal mask to the handled signals plus FORWARD (bit sig-1 for
- * signal sig), and nothing else.  Until sm_sig_release they stay pending
- * instead of taking their default action (HUP, USR1 would kill a master
- * that has not installed its handlers yet, TTIN would stop it), and a mask
- * inherited from the parent is dropped: a master started with TERM blocked
- * must still hear TERM. */
+/* Sets the signal mask to HUP, USR1, TTIN, TTOU plus FORWARD (bit sig-1
+ * for signal sig), and nothing else.  Until sm_sig_release they stay
+ * pending instead of taking their default action (HUP, USR1 would kill a
+ * master that has not installed its handlers yet, TTIN would stop it), and
+ * a mask inherited from the parent is dropped: a master started with TERM
+ * blocked must still hear TERM. */
 int sm_sig_hold(uint64_t forward);
 /* Unblocks what sm_sig_hold held, once the loop watches those signals:
  * whatever arrived meanwhile is delivered then. */

@@ -139,7 +139,6 @@ wait_exit() {
 	return 0
 }
 
-# children PID: the direct children of PID, one per line.
 # children PID: its child processes, less those still running PID's own
 # program: the master's short-lived helpers (the path check as USER, the
 # user lookup) and a worker not yet past its exec are not workers.  Under

@@ -223,6 +223,16 @@ t_signals_before_the_loop_wait_for_it() {
 	[ "$EXIT_CODE" -eq 0 ] || fail "exit $EXIT_CODE after TERM"
 }
 
+# TERM is not held while starting: a start stuck in a slow lookup can still
+# be stopped, and it stops before any worker is forked.
+t_term_before_the_loop_stops_the_start() {
+	mkdir -p "$SM_TMP/rec"
+	SM_BIN="$SM_HELPERS/sigexec" sm_start 15 15 "$SM_MASTER_BIN" -w 2 -- "$PROBE" --record "$SM_TMP/rec"
+	wait_exit "$SM_PID" 10 || fail "a pending TERM did not stop the start"
+	[ "$EXIT_CODE" -eq 143 ] || fail "exit $EXIT_CODE, want death by TERM (143)"
+	[ -z "$(ls "$SM_TMP/rec")" ] || fail "a worker was started: $(ls "$SM_TMP/rec")"
+}
+
 t_master_kill9_takes_workers() {
 	sm_start -w 3 -- "$PROBE"
 	wait_for 5 ids_are 3 || fail "no workers"
