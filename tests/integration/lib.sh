@@ -139,15 +139,17 @@ wait_exit() {
 	return 0
 }
 
-# children PID: its child processes, less those still running PID's own
-# program: the master's short-lived helpers (the path check as USER, the
-# user lookup) and a worker not yet past its exec are not workers.  Under
-# valgrind both sides run valgrind's tool, so the rule holds there too.
+# children PID: its running child processes, less those still running
+# PID's own program: the master's short-lived helpers (the path check as
+# USER, the lookups) and a worker not yet past its exec are not workers.
+# Under valgrind both sides run valgrind's tool, so the rule holds there
+# too.  A child with no program left (exiting, or a zombie) is not counted.
 children() {
-	local c self
+	local c self exe
 	self=$(readlink /proc/"$1"/exe 2>/dev/null)
 	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		[ -n "$self" ] && [ "$(readlink /proc/"$c"/exe 2>/dev/null)" = "$self" ] && continue
+		exe=$(readlink /proc/"$c"/exe 2>/dev/null) || continue
+		[ -n "$self" ] && [ "$exe" = "$self" ] && continue
 		echo "$c"
 	done
 }

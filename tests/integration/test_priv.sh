@@ -28,15 +28,9 @@ assert_identity() {
 	[ "$v" = "$nnp" ] || fail "pid $pid: NoNewPrivs $v, want $nnp"
 }
 
-# workers PID: its children that are workers (the short-lived preflight
-# child is the master's own binary, not yet a worker).
-workers() {
-	local c self
-	self=$(readlink "/proc/$1/exe" 2>/dev/null)
-	for c in $(children "$1"); do
-		[ "$(readlink "/proc/$c/exe" 2>/dev/null)" = "$self" ] || echo "$c"
-	done
-}
+# workers PID: its children that are workers (children in lib.sh leaves
+# out the master's own short-lived helpers).
+workers() { children "$1"; }
 
 has_workers() { [ "$(workers "$1" | wc -l)" -eq "$2" ]; }
 
