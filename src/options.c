@@ -442,7 +442,7 @@ const struct sm_opt_def sm_opts[] = {
      "check everything a start needs, change nothing"},
     {"help", 'h', NULL, ask_help, NULL, 0, NULL, SM_OPT_CLI | SM_OPT_EARLY, "this help"},
     {"version", 'V', NULL, ask_version, NULL, 0, NULL, SM_OPT_CLI | SM_OPT_EARLY, "version"},
-    {NULL},
+    {.name = NULL}, /* the end */
 };
 _Static_assert(sizeof(sm_opts) / sizeof(sm_opts[0]) <= SM_OPTS_MAX + 1, "raise SM_OPTS_MAX");
 

@@ -41,9 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cfg.workers < 1 || cfg.workers > cfg.max_workers || cfg.n_command == 0)
 			abort();
 	} else if (rc < 0) {
-		/* a failure is the command line's or the file's, on one line */
-		if ((err.status != EX_USAGE && err.status != EX_CONFIG) ||
-		    strchr(err.msg, '\n') != NULL)
+		/* a failure is the command line's or the file's, and says why */
+		if ((err.status != EX_USAGE && err.status != EX_CONFIG) || err.msg[0] == '\0')
 			abort();
 	} else if (err.status != 0) {
 		abort(); /* --help and --version are not failures */
