@@ -119,12 +119,12 @@ static int choose(struct sm_opt_state *st, const struct sm_opt_def *def, const c
 	for (i = 0; i < n; i++)
 		if (strcmp(v, words[i]) == 0)
 			return i;
-	for (i = 0; i < n; i++)
-		len += (size_t)snprintf(expected + len, sizeof(expected) - len, "%s%s",
-		                        i == 0       ? ""
-		                        : i == n - 1 ? " or "
-		                                     : ", ",
-		                        words[i]);
+	for (i = 0; i < n && len < sizeof(expected); i++) {
+		const char *sep = i == 0 ? "" : i == n - 1 ? " or " : ", ";
+
+		len +=
+		    (size_t)snprintf(expected + len, sizeof(expected) - len, "%s%s", sep, words[i]);
+	}
 	sm_opt_fail(st, "--%s: invalid value '%s' (expected %s)", def->name, v, expected);
 	return -1;
 }
