@@ -66,25 +66,23 @@ static int priv_fail(const struct sm_report *rep, struct sm_config *cfg)
 static void check_binds(const struct sm_config *cfg, struct sm_report *rep)
 {
 	struct sm_listen_opts opts = {cfg->backlog, cfg->reuse_port, (uid_t)-1, (gid_t)-1};
-	char err[512];
+	struct sm_error err;
 	size_t i;
 
 	for (i = 0; i < cfg->n_binds; i++) {
-		enum sm_listen_result why;
 		struct sm_addr addr;
 		int fd = -1;
 
-		if (sm_addr_parse(cfg->binds[i], &addr, err, sizeof(err)) == 0 &&
+		if (sm_addr_parse(cfg->binds[i], &addr, &err) == 0 &&
 		    (addr.kind == SM_ADDR_UNIX || addr.kind == SM_ADDR_FD ||
-		     (fd = sm_listen_bind(&addr, cfg->binds[i], &opts, &why, err, sizeof(err))) >=
-		         0)) {
+		     (fd = sm_listen_bind(&addr, cfg->binds[i], &opts, &err)) >= 0)) {
 			if (fd >= 0)
 				close(fd);
 			sm_report_step(rep, SM_PRIV_OK, "bind", NULL, "%s can be bound",
 			               cfg->binds[i]);
 		} else {
 			sm_report_step(rep, SM_PRIV_SYSTEM, "bind",
-			               "free the address or choose another one", "%s", err);
+			               "free the address or choose another one", "%s", err.msg);
 		}
 	}
 }
@@ -120,28 +118,25 @@ int main(int argc, char *argv[])
 	struct sm_report rep = {0};
 	struct sm_identity id;
 	struct sm_listeners listeners;
-	char err[1024], reason[4096];
-	enum sm_parse_result pr;
+	struct sm_error err;
+	char reason[4096];
 	int code, pid1;
 
 	/* Signals that arrive before the loop watches them wait for it. */
 	(void)sm_sig_hold(0);
-	pr = sm_config_parse(&cfg, argc, argv, err, sizeof(err));
-	switch (pr) {
-	case SM_PARSE_OK:
+	switch (sm_config_parse(&cfg, argc, argv, &err)) {
+	case SM_CONFIG_RUN:
 		(void)sm_sig_hold(cfg.forward);
 		break;
-	case SM_PARSE_HELP:
+	case SM_CONFIG_HELP:
 		sm_config_usage(stdout);
 		return 0;
-	case SM_PARSE_VERSION:
+	case SM_CONFIG_VERSION:
 		printf("sentrik-master %s\n", SM_VERSION);
 		return 0;
-	case SM_PARSE_USAGE:
-	case SM_PARSE_CONFIG:
-		fprintf(stderr, "sentrik-master: %s\n", err);
-		sm_config_free(&cfg);
-		return pr == SM_PARSE_USAGE ? EXIT_USAGE : EXIT_CONFIG;
+	default:
+		fprintf(stderr, "sentrik-master: %s\n", err.msg);
+		return err.status;
 	}
 	sm_log_setup(cfg.log_level, cfg.log_format);
 	if (cfg.umask_set)
@@ -170,12 +165,10 @@ int main(int argc, char *argv[])
 		    .uid = id.mode == SM_ID_DROP ? id.uid : (uid_t)-1,
 		    .gid = id.mode == SM_ID_DROP ? id.gid : (gid_t)-1,
 		};
-		enum sm_listen_result lr =
-		    sm_listen_setup(&listeners, &cfg, &lopts, err, sizeof(err));
-		if (lr != SM_LISTEN_OK) {
-			sm_fatalx("%s", err);
+		if (sm_listen_setup(&listeners, cfg.binds, cfg.n_binds, &lopts, &err) < 0) {
+			sm_fatalx("%s", err.msg);
 			sm_config_free(&cfg);
-			return lr == SM_LISTEN_USAGE ? EXIT_USAGE : EXIT_OSERR;
+			return err.status;
 		}
 		setup.listen_fds = listeners.fds;
 		setup.n_listen = listeners.n;

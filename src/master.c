@@ -371,18 +371,16 @@ static int open_notify(struct sm_master *m);
 static struct sm_config *reread_config(struct sm_master *m)
 {
 	struct sm_config *cfg = calloc(1, sizeof(*cfg));
-	char err[1024];
-	enum sm_parse_result pr;
+	struct sm_error err;
 
 	if (cfg == NULL) {
 		sm_errorx("reload refused: out of memory; generation %u keeps serving",
 		          m->pool.serving_gen);
 		return NULL;
 	}
-	pr = sm_config_parse(cfg, m->setup->argc, m->setup->argv, err, sizeof(err));
-	if (pr != SM_PARSE_OK) {
+	if (sm_config_parse(cfg, m->setup->argc, m->setup->argv, &err) != SM_CONFIG_RUN) {
 		sm_errorx("reload refused: %s; generation %u keeps serving",
-		          err[0] ? err : "invalid configuration", m->pool.serving_gen);
+		          err.msg[0] ? err.msg : "invalid configuration", m->pool.serving_gen);
 		sm_config_free(cfg);
 		free(cfg);
 		return NULL;

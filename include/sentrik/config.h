@@ -9,8 +9,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define SM_DEFAULT_MAX_WORKERS 1024
-#define SM_DEFAULT_BACKLOG 2048
+#include <sentrik/error.h>
 
 enum sm_log_level {
 	SM_LOG_DEBUG,
@@ -28,13 +27,12 @@ enum sm_ready_mode {
 	SM_READY_NOTIFY
 };
 
-/* What a parse ended with; main.c turns it into an exit code. */
-enum sm_parse_result {
-	SM_PARSE_OK,
-	SM_PARSE_HELP,
-	SM_PARSE_VERSION,
-	SM_PARSE_USAGE,  /* bad command line: exit 64 */
-	SM_PARSE_CONFIG, /* bad --config file: exit 78 */
+/* What a parse asks of main.c when nothing failed: start, or print the
+ * help or the version and exit 0. */
+enum sm_config_request {
+	SM_CONFIG_RUN,
+	SM_CONFIG_HELP,
+	SM_CONFIG_VERSION,
 };
 
 struct sm_chown {
@@ -82,17 +80,22 @@ struct sm_config {
 	size_t n_command;
 };
 
-/* Parse argv (and the --config file it names, if any) into cfg.  On
- * failure err holds one line naming the option (or file:line) and value. */
-enum sm_parse_result sm_config_parse(struct sm_config *cfg, int argc, char *const argv[], char *err,
-                                     size_t errlen);
-/* Re-read for a reload: argv is parsed again over a fresh file read. */
+/* Parse argv (and the --config file it names, if any) into cfg.  Returns
+ * an sm_config_request, or -1 with e set to one line naming the option (or
+ * FILE:LINE) and the value: EX_USAGE for the command line, EX_CONFIG for the
+ * file.  Anything but SM_CONFIG_RUN leaves nothing in cfg to free.  A reload
+ * calls it again with the same argv, over a fresh read of the file. */
+int sm_config_parse(struct sm_config *cfg, int argc, char *const argv[], struct sm_error *e);
+/* Frees what a successful parse allocated; cfg itself is the caller's. */
 void sm_config_free(struct sm_config *cfg);
+/* The --help text, one line per entry of the option table, in its order. */
 void sm_config_usage(FILE *out);
 
-/* Helpers shared with other parsers (also unit-tested on their own). */
-int sm_parse_uint(const char *s, long min, long max, long *out);
-int sm_parse_seconds(const char *s, double *out);
-int sm_parse_mode(const char *s, mode_t *out);
+/* Whether a reload puts a changed value of the option NAME (its long name,
+ * "user") into effect; false for an unknown name.  A setting that is not
+ * reloadable keeps its value from the start until the next start. */
+bool sm_config_reloadable(const char *name);
+/* The long name of the i-th option of the table; NULL past its end. */
+const char *sm_config_option(size_t i);
 
 #endif

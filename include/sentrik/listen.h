@@ -6,31 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-#include <sys/un.h>
 
-#include <sentrik/config.h>
+#include <sentrik/error.h>
+#include <sentrik/parse.h>
 
 #define SM_FDNAME_MAX 255 /* systemd's limit for one LISTEN_FDNAMES entry */
-
-enum sm_addr_kind {
-	SM_ADDR_HOST, /* HOST:PORT, HOST a name or an IPv4 address */
-	SM_ADDR_ANY,  /* :PORT — every address, one dual-stack socket */
-	SM_ADDR_V6,   /* [V6]:PORT */
-	SM_ADDR_UNIX, /* unix:PATH */
-	SM_ADDR_FD,   /* fd:N */
-};
-
-struct sm_addr {
-	enum sm_addr_kind kind;
-	char host[256]; /* HOST or V6 without brackets (may end in %scope) */
-	char port[6];   /* decimal 0..65535 */
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int fd;
-};
-
-/* What one --bind value means.  -1 with err set to one line naming the
- * value when it is malformed; nothing is looked up or opened. */
-int sm_addr_parse(const char *text, struct sm_addr *addr, char *err, size_t errlen);
 
 /* systemd's socket-activation rules: the LISTEN_FDS count when LISTEN_PID
  * is self, 0 when the variables are absent or meant for another process,
@@ -51,12 +31,6 @@ struct sm_listeners {
 	char *names; /* LISTEN_FDNAMES value; NULL when n == 0 */
 };
 
-enum sm_listen_result {
-	SM_LISTEN_OK,
-	SM_LISTEN_USAGE, /* the address itself is wrong (unknown host, fd not a socket): 64 */
-	SM_LISTEN_OS,    /* bind refused (in use, permission) or out of resources: 71 */
-};
-
 struct sm_listen_opts {
 	int backlog;
 	bool reuse_port;
@@ -64,14 +38,18 @@ struct sm_listen_opts {
 	gid_t gid;
 };
 
-/* Bind every --bind of cfg, then add the master's own activated sockets
- * (its environment's LISTEN_*), which are removed from the environment.
- * On failure err names the address; what was bound is closed again. */
-enum sm_listen_result sm_listen_setup(struct sm_listeners *l, const struct sm_config *cfg,
-                                      const struct sm_listen_opts *opts, char *err, size_t errlen);
-/* One address: the listening descriptor (CLOEXEC) or -1 with err set. */
+/* Bind each of the n_binds --bind addresses, then add the master's own
+ * activated sockets (its environment's LISTEN_*), which are removed from
+ * the environment.  -1 with e set when one fails: EX_USAGE when the address
+ * itself is wrong (malformed, unknown host, fd not a socket), EX_OSERR when
+ * binding is refused (in use, permission) or resources run out; e names
+ * the address and what was bound is closed again. */
+int sm_listen_setup(struct sm_listeners *l, char *const *binds, size_t n_binds,
+                    const struct sm_listen_opts *opts, struct sm_error *e);
+/* One address: the listening descriptor (CLOEXEC), or -1 with e set as
+ * for sm_listen_setup. */
 int sm_listen_bind(const struct sm_addr *addr, const char *text, const struct sm_listen_opts *opts,
-                   enum sm_listen_result *why, char *err, size_t errlen);
+                   struct sm_error *e);
 void sm_listeners_close(struct sm_listeners *l);
 
 #endif

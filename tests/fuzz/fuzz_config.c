@@ -16,9 +16,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *sep = memmem(data, size, "\n--\n", 4);
 	size_t alen = sep != NULL ? (size_t)(sep - (const char *)data) : size;
-	char *args = calloc(1, alen + 1), *argv[64], cfgpath[64], err[1024];
+	char *args = calloc(1, alen + 1), *argv[64], cfgpath[64];
 	struct sm_config cfg;
-	int argc = 0, fd = -1;
+	struct sm_error err;
+	int argc = 0, fd = -1, rc;
 	size_t i = 0;
 
 	memcpy(args, data, alen);
@@ -35,9 +36,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += strlen(args + i) + 1;
 	}
 	argv[argc] = NULL;
-	if (sm_config_parse(&cfg, argc, argv, err, sizeof(err)) == SM_PARSE_OK) {
+	rc = sm_config_parse(&cfg, argc, argv, &err);
+	if (rc == SM_CONFIG_RUN) {
 		if (cfg.workers < 1 || cfg.workers > cfg.max_workers || cfg.n_command == 0)
 			abort();
+	} else if (rc < 0) {
+		/* a failure is the command line's or the file's, and says why */
+		if ((err.status != EX_USAGE && err.status != EX_CONFIG) || err.msg[0] == '\0')
+			abort();
+	} else if (err.status != 0) {
+		abort(); /* --help and --version are not failures */
 	}
 	sm_config_free(&cfg);
 	if (fd >= 0)

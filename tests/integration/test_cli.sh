@@ -2,10 +2,12 @@
 # Command-line errors are golden: for each tests/golden/cli/NAME.args (one
 # argument a line, @TMP@ = a scratch directory) the binary must print
 # exactly NAME.err on standard error, nothing on standard output, exit 64
-# (78 for config_*), and leave the system untouched.
+# (78 for config_*), and leave the system untouched.  --help, which prints
+# the option table, must match the man page's OPTIONS list.
 . "$(dirname "$0")/lib.sh"
 
 GOLDEN="$(cd "$(dirname "$0")/../golden/cli" && pwd)"
+MAN_PAGE="$(cd "$(dirname "$0")/../../docs" && pwd)/sentrik-master.8"
 
 t_usage_errors_match_golden() {
 	local args f name want code got rc scratch bad=0 n=0
@@ -57,6 +59,50 @@ t_help_and_version_exit_0() {
 	out=$("$SM_BIN" --version) || fail "--version exit $?"
 	[[ $out =~ ^sentrik-master\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--version: '$out'"
 	[ "$("$SM_BIN" -V)" = "$out" ] || fail "-V differs from --version"
+}
+
+# Options come from one table, and --help prints that table.  Each option
+# as "SHORT|LONG|value" or "SHORT|LONG|flag", one a line, sorted: from the
+# option column of --help, and from the .It entries of the man page's
+# OPTIONS section.
+options_of_help() {
+	grep -E '^  (-[A-Za-z], |    )--[a-z]' "$1" |
+		sed -E 's/^  (-([A-Za-z]), |    )--([a-z-]+)( [^ ])?.*/\2|\3|\4/; s/\| .$/|value/; s/\|$/|flag/' |
+		sort
+}
+options_of_man() {
+	sed -n '/^\.Sh OPTIONS/,/^\.Sh [^O]/p' "$1" | grep -E '^\.It (Fl [A-Za-z] , )?Fl \\-' |
+		sed -E 's/^\.It (Fl ([A-Za-z]) , )?Fl \\-([a-z-]+)( (Ar|Cm))?.*/\2|\3|\4/; s/\| (Ar|Cm)$/|value/; s/\|$/|flag/' |
+		sort
+}
+# Prints what one side lists and the other lacks; fails if anything.
+options_differ() {
+	local help=$1 page=$2 out
+	out=$(diff <(options_of_help "$help") <(options_of_man "$page")) && return 0
+	printf '%s\n' "$out" | sed -n 's/^< /only in --help: /p; s/^> /only in the man page: /p'
+	return 1
+}
+
+t_man_page_lists_every_option() {
+	local n d
+	[ -f "$MAN_PAGE" ] || fail "no man page at $MAN_PAGE"
+	"$SM_BIN" --help >"$SM_TMP/help" || fail "--help exit $?"
+	n=$(options_of_help "$SM_TMP/help" | grep -c .)
+	[ "$n" -ge 20 ] || fail "--help lists only $n options"
+	d=$(options_differ "$SM_TMP/help" "$MAN_PAGE") || fail "man page and --help differ: $d"
+	# The check must be able to fail: an entry taken from the man page, an
+	# option added to --help, a short form or a value lost are all found.
+	grep -v '^\.It Fl \\-timeout ' "$MAN_PAGE" >"$SM_TMP/man.lacks"
+	sed 's/^\(      --check  \)/      --frobnicate  x\n\1/' "$SM_TMP/help" >"$SM_TMP/help.more"
+	sed 's/^\.It Fl w , Fl \\-workers/.It Fl \\-workers/' "$MAN_PAGE" >"$SM_TMP/man.short"
+	sed 's/^\.It Fl \\-umask Ar mode/.It Fl \\-umask/' "$MAN_PAGE" >"$SM_TMP/man.flag"
+	d=$(options_differ "$SM_TMP/help" "$SM_TMP/man.lacks") && fail "a missing --timeout went unseen"
+	[ "$d" = "only in --help: |timeout|value" ] || fail "missing --timeout reported as: $d"
+	d=$(options_differ "$SM_TMP/help.more" "$MAN_PAGE") && fail "an undocumented option went unseen"
+	[ "$d" = "only in --help: |frobnicate|flag" ] || fail "undocumented option reported as: $d"
+	options_differ "$SM_TMP/help" "$SM_TMP/man.short" >/dev/null && fail "a lost -w went unseen"
+	options_differ "$SM_TMP/help" "$SM_TMP/man.flag" >/dev/null && fail "a lost value went unseen"
+	true
 }
 
 # The app's own options are the app's: parsing stops at COMMAND.

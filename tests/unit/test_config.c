@@ -1,5 +1,6 @@
-/* Unit tests for config.c: every option of SPEC §2 in every form, every
- * usage error with its exact one-line message, and the --config file. */
+/* Unit tests for config.c and its option table (options.c): every option of
+ * SPEC §2 in every form, every usage error with its exact one-line message,
+ * the --config file, --help and what a reload may change. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,12 +14,13 @@
 
 #include <sentrik/config.h>
 #include <sentrik/cpus.h>
+#include <sentrik/options.h>
 
 static struct sm_config cfg;
-static char err[1024];
+static struct sm_error err;
 
 /* Parses "sentrik-master" + the NULL-terminated words. */
-static enum sm_parse_result parse_v(const char *first, va_list ap)
+static int parse_v(const char *first, va_list ap)
 {
 	char *argv[64];
 	int argc = 0;
@@ -29,13 +31,13 @@ static enum sm_parse_result parse_v(const char *first, va_list ap)
 		argv[argc++] = (char *)(uintptr_t)w;
 	argv[argc] = NULL;
 	sm_config_free(&cfg);
-	return sm_config_parse(&cfg, argc, argv, err, sizeof(err));
+	return sm_config_parse(&cfg, argc, argv, &err);
 }
 
-static enum sm_parse_result parse(const char *first, ...)
+static int parse(const char *first, ...)
 {
 	va_list ap;
-	enum sm_parse_result r;
+	int r;
 
 	va_start(ap, first);
 	r = parse_v(first, ap);
@@ -43,12 +45,13 @@ static enum sm_parse_result parse(const char *first, ...)
 	return r;
 }
 
-#define OK(...) assert_int_equal(parse(__VA_ARGS__, NULL), SM_PARSE_OK)
-#define USAGE(msg, ...)                                                                            \
+#define OK(...) assert_int_equal(parse(__VA_ARGS__, NULL), SM_CONFIG_RUN)
+#define USAGE(want, ...)                                                                           \
 	do {                                                                                       \
-		assert_int_equal(parse(__VA_ARGS__, NULL), SM_PARSE_USAGE);                        \
-		assert_string_equal(err, msg);                                                     \
-		assert_null(strchr(err, '\n'));                                                    \
+		assert_int_equal(parse(__VA_ARGS__, NULL), -1);                                    \
+		assert_int_equal(err.status, EX_USAGE);                                            \
+		assert_string_equal(err.msg, want);                                                \
+		assert_null(strchr(err.msg, '\n'));                                                \
 	} while (0)
 
 static int teardown(void **state)
@@ -205,12 +208,12 @@ static void every_flag(void **state)
 	assert_true(cfg.capture_output);
 	assert_true(cfg.allow_new_privs);
 	assert_true(cfg.check);
-	assert_int_equal(parse("-h", NULL), SM_PARSE_HELP);
-	assert_int_equal(parse("--help", NULL), SM_PARSE_HELP);
-	assert_int_equal(parse("-V", NULL), SM_PARSE_VERSION);
-	assert_int_equal(parse("--version", NULL), SM_PARSE_VERSION);
+	assert_int_equal(parse("-h", NULL), SM_CONFIG_HELP);
+	assert_int_equal(parse("--help", NULL), SM_CONFIG_HELP);
+	assert_int_equal(parse("-V", NULL), SM_CONFIG_VERSION);
+	assert_int_equal(parse("--version", NULL), SM_CONFIG_VERSION);
 	/* --help wins over anything else, even a bad value after it */
-	assert_int_equal(parse("--help", "-w", "0", "app", NULL), SM_PARSE_HELP);
+	assert_int_equal(parse("--help", "-w", "0", "app", NULL), SM_CONFIG_HELP);
 }
 
 static void stops_at_first_non_option(void **state)
@@ -260,8 +263,9 @@ static void missing_or_empty_command(void **state)
 	USAGE(MISSING, "--");
 	USAGE(MISSING, "");
 	USAGE(MISSING, "--", "");
-	assert_int_equal(parse(NULL), SM_PARSE_USAGE);
-	assert_string_equal(err, MISSING);
+	assert_int_equal(parse(NULL), -1);
+	assert_int_equal(err.status, EX_USAGE);
+	assert_string_equal(err.msg, MISSING);
 }
 
 static void malformed_values(void **state)
@@ -381,7 +385,7 @@ static int ini_teardown(void **state)
 	return 0;
 }
 
-static enum sm_parse_result parse_file(const char *text, const char *extra1, const char *extra2)
+static int parse_file(const char *text, const char *extra1, const char *extra2)
 {
 	write_ini(text);
 	if (extra1 != NULL && extra2 != NULL)
@@ -412,7 +416,7 @@ static void config_keys(void **state)
 	                            "bind = :8000\n"
 	                            "bind = :8001\n",
 	                            NULL, NULL),
-	                 SM_PARSE_OK);
+	                 SM_CONFIG_RUN);
 	assert_int_equal(cfg.workers, 3);
 	assert_int_equal(cfg.max_workers, 10);
 	assert_true(cfg.graceful_timeout == 7);
@@ -432,7 +436,8 @@ static void config_keys(void **state)
 static void config_command_line_wins(void **state)
 {
 	(void)state;
-	assert_int_equal(parse_file("workers = 3\ngraceful_timeout = 7\n", "-w", "5"), SM_PARSE_OK);
+	assert_int_equal(parse_file("workers = 3\ngraceful_timeout = 7\n", "-w", "5"),
+	                 SM_CONFIG_RUN);
 	assert_int_equal(cfg.workers, 5);
 	assert_true(cfg.graceful_timeout == 7);
 	/* the command line wins even when it comes before --config */
@@ -443,7 +448,7 @@ static void config_command_line_wins(void **state)
 	assert_int_equal(parse_file("bind = :1\nbind = :2\nforward = USR2\n"
 	                            "chown = /a\nrequire_env = A\n",
 	                            "--bind=:3", NULL),
-	                 SM_PARSE_OK);
+	                 SM_CONFIG_RUN);
 	assert_int_equal(cfg.n_binds, 1);
 	assert_string_equal(cfg.binds[0], ":3");
 	assert_int_equal(cfg.forward, UINT64_C(1) << (SIGUSR2 - 1));
@@ -461,21 +466,23 @@ static void config_command_line_wins(void **state)
 	assert_int_equal(cfg.n_require_env, 1);
 	assert_string_equal(cfg.require_env[0].name, "B");
 	/* --max-workers from the command line checks --workers from the file */
-	assert_int_equal(parse_file("workers = 6\n", "--max-workers", "4"), SM_PARSE_CONFIG);
+	assert_int_equal(parse_file("workers = 6\n", "--max-workers", "4"), -1);
+	assert_int_equal(err.status, EX_CONFIG);
 	char want[256];
 	snprintf(want, sizeof(want),
 	         "%s:1: --workers: invalid value '6' (more than --max-workers 4)", ini_path);
-	assert_string_equal(err, want);
+	assert_string_equal(err.msg, want);
 }
 
 static void config_error(const char *text, const char *msg)
 {
 	char want[512];
 
-	assert_int_equal(parse_file(text, NULL, NULL), SM_PARSE_CONFIG);
+	assert_int_equal(parse_file(text, NULL, NULL), -1);
+	assert_int_equal(err.status, EX_CONFIG);
 	snprintf(want, sizeof(want), "%s:%s", ini_path, msg);
-	assert_string_equal(err, want);
-	assert_null(strchr(err, '\n'));
+	assert_string_equal(err.msg, want);
+	assert_null(strchr(err.msg, '\n'));
 }
 
 static void config_errors(void **state)
@@ -496,11 +503,15 @@ static void config_errors(void **state)
 	/* the first error is reported, not a later one */
 	config_error("a = 1\nb = 2\n", "1: unknown key 'a'");
 	/* a file that cannot be read */
-	assert_int_equal(parse("--config", "/nonexistent/sm.ini", "app", NULL), SM_PARSE_CONFIG);
-	assert_string_equal(err, "/nonexistent/sm.ini:0: cannot read: No such file or directory");
+	assert_int_equal(parse("--config", "/nonexistent/sm.ini", "app", NULL), -1);
+	assert_int_equal(err.status, EX_CONFIG);
+	assert_string_equal(err.msg,
+	                    "/nonexistent/sm.ini:0: cannot read: No such file or directory");
 	/* a command-line error is still a usage error */
-	assert_int_equal(parse_file("workers = 2\n", "-w", "0"), SM_PARSE_USAGE);
-	assert_string_equal(err, "--workers: invalid value '0' (expected a number from 1 or auto)");
+	assert_int_equal(parse_file("workers = 2\n", "-w", "0"), -1);
+	assert_int_equal(err.status, EX_USAGE);
+	assert_string_equal(err.msg,
+	                    "--workers: invalid value '0' (expected a number from 1 or auto)");
 }
 
 /* Parsing twice (a reload does it) must give the same result. */
@@ -513,28 +524,112 @@ static void parse_twice(void **state)
 	assert_int_equal(cfg.n_command, 2);
 }
 
-static void numeric_helpers(void **state)
+/* --help or --version wins over any value given before it, and leaves no
+ * error behind; the first of the two asked for is the one answered. */
+static void help_wins(void **state)
 {
-	long n;
-	double d;
-	mode_t m;
+	(void)state;
+	assert_int_equal(parse("--config=", "--help", NULL), SM_CONFIG_HELP);
+	assert_int_equal(err.status, 0);
+	assert_int_equal(parse("--config", "/nonexistent/sm.ini", "-V", NULL), SM_CONFIG_VERSION);
+	assert_int_equal(err.status, 0);
+	assert_null(cfg.config_file);
+	assert_int_equal(parse("--version", "--help", NULL), SM_CONFIG_VERSION);
+	assert_int_equal(parse("-hV", NULL), SM_CONFIG_HELP);
+}
+
+/* --help is the option table: every option once, in table order, with its
+ * short form where it has one; sm_config_option walks the same table. */
+static void help_lists_the_table(void **state)
+{
+	char *text = NULL, want[64];
+	size_t len = 0, i;
+	const char *name, *at, *prev = NULL;
+	FILE *out = open_memstream(&text, &len);
 
 	(void)state;
-	assert_int_equal(sm_parse_uint("42", 1, 100, &n), 0);
-	assert_int_equal(n, 42);
-	assert_int_equal(sm_parse_uint("0", 1, 100, &n), -1);
-	assert_int_equal(sm_parse_uint("101", 1, 100, &n), -1);
-	assert_int_equal(sm_parse_uint("+1", 1, 100, &n), -1);
-	assert_int_equal(sm_parse_uint("", 1, 100, &n), -1);
-	assert_int_equal(sm_parse_uint(NULL, 1, 100, &n), -1);
-	assert_int_equal(sm_parse_seconds("0.25", &d), 0);
-	assert_true(d == 0.25);
-	assert_int_equal(sm_parse_seconds("nan", &d), -1);
-	assert_int_equal(sm_parse_seconds("-0", &d), -1);
-	assert_int_equal(sm_parse_mode("0640", &m), 0);
-	assert_int_equal(m, 0640);
-	assert_int_equal(sm_parse_mode("9", &m), -1);
-	assert_int_equal(sm_parse_mode("-1", &m), -1);
+	assert_non_null(out);
+	sm_config_usage(out);
+	fclose(out);
+	for (i = 0; (name = sm_config_option(i)) != NULL; i++) {
+		snprintf(want, sizeof(want), "--%s", name);
+		at = strstr(text, want);
+		if (at == NULL || (at[strlen(want)] != ' ' && at[strlen(want)] != '\n'))
+			fail_msg("--help lacks %s", want);
+		/* in the option column: "      --name" or "  -x, --name" */
+		assert_true(at - text >= 7 && at[-7] == '\n');
+		assert_true(prev == NULL || at > prev);
+		prev = at;
+	}
+	assert_int_equal(i, 27);
+	assert_non_null(strstr(text, "  -w, --workers N|auto      pool size"));
+	assert_non_null(strstr(text, "      --require-env NAME[!=VALUE]  refuse"));
+	assert_non_null(strstr(text, "  -V, --version             version\n"));
+	free(text);
+}
+
+/* SPEC §5 (HUP): what a reload cannot change. */
+static void reloadable(void **state)
+{
+	static const char *const fixed[] = {
+	    "user",    "group",      "umask",    "chown",    "require-env",    "bind",
+	    "backlog", "reuse-port", "log-file", "pid-file", "allow-new-privs"};
+	static const char *const reloaded[] = {
+	    "workers",     "chdir", "capture-output", "log-format", "log-level", "graceful-timeout",
+	    "stop-signal", "ready", "ready-timeout",  "timeout",    "forward"};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (sm_config_reloadable(fixed[i]))
+			fail_msg("%s is reloadable", fixed[i]);
+	for (i = 0; i < sizeof(reloaded) / sizeof(reloaded[0]); i++)
+		if (!sm_config_reloadable(reloaded[i]))
+			fail_msg("%s is not reloadable", reloaded[i]);
+	assert_false(sm_config_reloadable("max-workers")); /* it sized the slot table */
+	assert_false(sm_config_reloadable("config"));
+	assert_false(sm_config_reloadable("frobnicate"));
+	assert_false(sm_config_reloadable("max_workers")); /* long names only */
+	assert_null(sm_config_option(1000));
+}
+
+/* What the parse allocated is freed through the table: freeing twice, or
+ * a config that was never filled, is harmless. */
+static void free_is_idempotent(void **state)
+{
+	(void)state;
+	OK("-u", "a:b", "--chdir", "/x", "--chown", "/a", "--require-env", "A!=b", "-b", ":1",
+	   "--log-file", "/l", "--pid-file", "/p", "--forward", "USR2", "app");
+	sm_config_free(&cfg);
+	assert_null(cfg.user);
+	assert_null(cfg.chowns);
+	assert_int_equal(cfg.n_binds, 0);
+	assert_int_equal(cfg.forward, 0);
+	sm_config_free(&cfg);
+}
+
+/* A default the table applies is the one its --help line shows; a list
+ * option can be emptied, which the command line's first one does. */
+static void table_is_consistent(void **state)
+{
+	const struct sm_opt_def *def;
+	char shown[64];
+
+	(void)state;
+	for (def = sm_opts; def->name != NULL; def++) {
+		size_t hl = strlen(def->help), sl;
+
+		if (def->dflt != NULL) {
+			sl = (size_t)snprintf(shown, sizeof(shown), "[%s]", def->dflt);
+			if (hl < sl || strcmp(def->help + hl - sl, shown) != 0)
+				fail_msg("--%s: default %s, but --help shows '%s'", def->name,
+				         def->dflt, def->help);
+		}
+		if ((def->flags & SM_OPT_LIST) && def->clear == NULL)
+			fail_msg("--%s: a list that cannot be emptied", def->name);
+		assert_non_null(def->set);
+		assert_true(def->arg != NULL || !(def->flags & SM_OPT_LIST));
+	}
 }
 
 int main(void)
@@ -553,7 +648,11 @@ int main(void)
 	    cmocka_unit_test_teardown(config_command_line_wins, ini_teardown),
 	    cmocka_unit_test_teardown(config_errors, ini_teardown),
 	    cmocka_unit_test_teardown(parse_twice, teardown),
-	    cmocka_unit_test_teardown(numeric_helpers, teardown),
+	    cmocka_unit_test_teardown(help_wins, teardown),
+	    cmocka_unit_test_teardown(help_lists_the_table, teardown),
+	    cmocka_unit_test_teardown(reloadable, teardown),
+	    cmocka_unit_test_teardown(free_is_idempotent, teardown),
+	    cmocka_unit_test_teardown(table_is_consistent, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,147 +1,17 @@
-/* Unit tests for listen.c: the --bind address parser, every form and
- * error, and systemd's LISTEN_* rules. */
+/* Unit tests for listen.c: systemd's LISTEN_* rules, and the status each
+ * kind of failure to set up a listener reports (addresses: test_parse.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <sentrik/listen.h>
-
-static struct sm_addr parsed(const char *text)
-{
-	struct sm_addr a;
-	char err[256];
-
-	assert_int_equal(sm_addr_parse(text, &a, err, sizeof(err)), 0);
-	return a;
-}
-
-static void host_port(void **state)
-{
-	struct sm_addr a = parsed("127.0.0.1:8000");
-
-	(void)state;
-	assert_int_equal(a.kind, SM_ADDR_HOST);
-	assert_string_equal(a.host, "127.0.0.1");
-	assert_string_equal(a.port, "8000");
-	a = parsed("localhost:0");
-	assert_int_equal(a.kind, SM_ADDR_HOST);
-	assert_string_equal(a.host, "localhost");
-	assert_string_equal(a.port, "0");
-	a = parsed("app-1.example.org:65535");
-	assert_string_equal(a.host, "app-1.example.org");
-	assert_string_equal(a.port, "65535");
-}
-
-static void any_port(void **state)
-{
-	struct sm_addr a = parsed(":80");
-
-	(void)state;
-	assert_int_equal(a.kind, SM_ADDR_ANY);
-	assert_string_equal(a.host, "");
-	assert_string_equal(a.port, "80");
-	a = parsed(":0080");
-	assert_string_equal(a.port, "80");
-}
-
-static void v6_port(void **state)
-{
-	struct sm_addr a = parsed("[::1]:8080");
-
-	(void)state;
-	assert_int_equal(a.kind, SM_ADDR_V6);
-	assert_string_equal(a.host, "::1");
-	assert_string_equal(a.port, "8080");
-	a = parsed("[::]:443");
-	assert_string_equal(a.host, "::");
-	a = parsed("[fe80::1%lo]:9");
-	assert_string_equal(a.host, "fe80::1%lo");
-	a = parsed("[::ffff:127.0.0.1]:1");
-	assert_int_equal(a.kind, SM_ADDR_V6);
-}
-
-static void unix_and_fd(void **state)
-{
-	struct sm_addr a = parsed("unix:/run/app/app.sock");
-	char long_path[200];
-
-	(void)state;
-	assert_int_equal(a.kind, SM_ADDR_UNIX);
-	assert_string_equal(a.path, "/run/app/app.sock");
-	a = parsed("unix:rel.sock");
-	assert_string_equal(a.path, "rel.sock");
-	a = parsed("fd:3");
-	assert_int_equal(a.kind, SM_ADDR_FD);
-	assert_int_equal(a.fd, 3);
-	a = parsed("fd:1000");
-	assert_int_equal(a.fd, 1000);
-	memset(long_path, 'a', sizeof(long_path));
-	memcpy(long_path, "unix:/", 6);
-	long_path[5 + 107] = '\0'; /* 107 bytes of path: the most that fits */
-	a = parsed(long_path);
-	assert_int_equal(strlen(a.path), 107);
-}
-
-static void errors(void **state)
-{
-	static const char *const bad[] = {
-	    "",
-	    "8000",
-	    "localhost",
-	    "::1:80",
-	    "::80",
-	    "[::1]",
-	    "[::1]80",
-	    "[::1:80",
-	    "[]:80",
-	    "[zz::1]:80",
-	    "[::1%]:80",
-	    "[127.0.0.1]:80",
-	    "1.2.3.4.5:80",
-	    "1.2.3.256:80",
-	    "host name:80",
-	    "-host:80",
-	    "host/x:80",
-	    ":",
-	    ":x",
-	    ":-1",
-	    ":+80",
-	    ": 80",
-	    ":65536",
-	    ":99999999999999999999",
-	    "127.0.0.1:",
-	    "unix:",
-	    "fd:",
-	    "fd:0",
-	    "fd:2",
-	    "fd:-3",
-	    "fd:3x",
-	    "fd:x",
-	    NULL,
-	};
-	struct sm_addr a;
-	char err[256], long_path[200];
-	size_t i;
-
-	(void)state;
-	for (i = 0; bad[i] != NULL; i++) {
-		err[0] = '\0';
-		if (sm_addr_parse(bad[i], &a, err, sizeof(err)) == 0)
-			fail_msg("'%s' was accepted", bad[i]);
-		assert_non_null(strstr(err, "--bind"));
-		if (bad[i][0] != '\0' && strstr(err, bad[i]) == NULL)
-			fail_msg("message for '%s' does not name it: %s", bad[i], err);
-	}
-	assert_int_equal(sm_addr_parse(NULL, &a, err, sizeof(err)), -1);
-	memset(long_path, 'a', sizeof(long_path));
-	memcpy(long_path, "unix:/", 6);
-	long_path[5 + 108] = '\0';
-	assert_int_equal(sm_addr_parse(long_path, &a, err, sizeof(err)), -1);
-}
 
 static void activation(void **state)
 {
@@ -200,13 +70,65 @@ static void names_of_addresses(void **state)
 	assert_int_equal(strlen(name), SM_FDNAME_MAX);
 }
 
+static const struct sm_listen_opts opts = {16, false, (uid_t)-1, (gid_t)-1};
+
+/* What the operator wrote wrong is EX_USAGE; what the system refused,
+ * EX_OSERR; either way nothing stays open. */
+static void setup_errors(void **state)
+{
+	struct sm_listeners l;
+	struct sm_error e;
+	char fd_bind[32];
+	char *bad_addr[] = {(char *)(uintptr_t) "8000"};
+	char *not_socket[] = {fd_bind};
+	char *no_dir[] = {(char *)(uintptr_t) "unix:/nonexistent/sm-unit/x.sock"};
+	FILE *f = tmpfile();
+
+	(void)state;
+	assert_int_equal(sm_listen_setup(&l, bad_addr, 1, &opts, &e), -1);
+	assert_int_equal(e.status, EX_USAGE);
+	assert_string_equal(e.msg, "--bind: invalid address '8000' (expected HOST:PORT, :PORT, "
+	                           "[V6]:PORT, unix:PATH or fd:N)");
+	assert_int_equal(l.n, 0);
+	assert_non_null(f);
+	snprintf(fd_bind, sizeof(fd_bind), "fd:%d", fileno(f));
+	assert_int_equal(sm_listen_setup(&l, not_socket, 1, &opts, &e), -1);
+	assert_int_equal(e.status, EX_USAGE);
+	assert_non_null(strstr(e.msg, "not a socket"));
+	fclose(f);
+	assert_int_equal(sm_listen_setup(&l, no_dir, 1, &opts, &e), -1);
+	assert_int_equal(e.status, EX_OSERR);
+	assert_non_null(strstr(e.msg, "cannot bind unix:/nonexistent/sm-unit/x.sock"));
+	assert_int_equal(l.n, 0);
+}
+
+static void setup_binds_in_order(void **state)
+{
+	struct sm_listeners l;
+	struct sm_error e = {0};
+	char *binds[] = {(char *)(uintptr_t) ":0", (char *)(uintptr_t) ":0"};
+
+	(void)state;
+	unsetenv("LISTEN_PID");
+	assert_int_equal(sm_listen_setup(&l, binds, 2, &opts, &e), 0);
+	assert_int_equal(e.status, 0);
+	assert_int_equal(l.n, 2);
+	assert_true(l.fds[0] >= 0 && l.fds[1] >= 0 && l.fds[0] != l.fds[1]);
+	assert_string_equal(l.texts[1], ":0");
+	assert_string_equal(l.names, "_0:_0");
+	sm_listeners_close(&l);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(sm_listen_setup(&l, NULL, 0, &opts, &e), 0);
+	assert_int_equal(l.n, 0);
+	assert_null(l.names);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(host_port), cmocka_unit_test(any_port),
-	    cmocka_unit_test(v6_port),   cmocka_unit_test(unix_and_fd),
-	    cmocka_unit_test(errors),    cmocka_unit_test(activation),
-	    cmocka_unit_test(fdnames),   cmocka_unit_test(names_of_addresses),
+	    cmocka_unit_test(activation),           cmocka_unit_test(fdnames),
+	    cmocka_unit_test(names_of_addresses),   cmocka_unit_test(setup_errors),
+	    cmocka_unit_test(setup_binds_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
