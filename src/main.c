@@ -1,64 +1,82 @@
 /* main: the start-up in SPEC order, and the one place that turns an
  * error into an exit code.  parse -> (root phase) -> master loop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <sentrik/config.h>
+#include <sentrik/drop.h>
+#include <sentrik/fd.h>
+#include <sentrik/ident.h>
 #include <sentrik/listen.h>
 #include <sentrik/log.h>
 #include <sentrik/logs.h>
 #include <sentrik/master.h>
+#include <sentrik/paths.h>
 #include <sentrik/pid1.h>
-#include <sentrik/priv.h>
+#include <sentrik/preflight.h>
+#include <sentrik/report.h>
+#include <sentrik/require.h>
 #include <sentrik/sig.h>
-
-#define EXIT_USAGE 64
-#define EXIT_CONFIG 78
-#define EXIT_OSERR 71
-#define EXIT_NOUSER 67
-#define EXIT_UNAVAILABLE 69
-#define EXIT_CANTCREAT 73
-#define EXIT_NOPERM 77
 
 extern char **environ;
 
-static int priv_exit_code(enum sm_priv_status st)
+/* A failed start-up step: bad input (64, 67) gets the same one plain line
+ * as a usage error; everything else one FATAL log line. */
+static int start_fail(const struct sm_error *e, struct sm_config *cfg)
 {
-	switch (st) {
-	case SM_PRIV_OK:
-		return 0;
-	case SM_PRIV_USAGE:
-		return EXIT_USAGE;
-	case SM_PRIV_NO_SUCH_ID:
-		return EXIT_NOUSER;
-	case SM_PRIV_EXEC:
-		return EXIT_UNAVAILABLE;
-	case SM_PRIV_SYSTEM:
-		return EXIT_OSERR;
-	case SM_PRIV_PATH:
-		return EXIT_CANTCREAT;
-	case SM_PRIV_DENIED:
-		return EXIT_NOPERM;
-	case SM_PRIV_ENV:
-		return EXIT_CONFIG;
-	}
-	return EXIT_OSERR;
+	if (e->status == EX_USAGE || e->status == EX_NOUSER)
+		fprintf(stderr, "sentrik-master: %s\n", e->msg);
+	else
+		sm_fatalx("%s", e->msg);
+	sm_config_free(cfg);
+	return e->status;
 }
 
-/* A failed root-phase step: bad input (64, 67) gets the same one plain
- * line as a usage error; everything else one FATAL log line. */
-static int priv_fail(const struct sm_report *rep, struct sm_config *cfg)
+/* The pid file, written as USER after the drop. */
+static int write_pidfile(const char *path, struct sm_report *rep)
 {
-	if (rep->first == SM_PRIV_USAGE || rep->first == SM_PRIV_NO_SUCH_ID)
-		fprintf(stderr, "sentrik-master: %s\n", rep->msg);
-	else
-		sm_fatalx("%s", rep->msg);
-	sm_config_free(cfg);
-	return priv_exit_code(rep->first);
+	char text[32];
+	int fd, n;
+
+	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || sm_write_all(fd, text, (size_t)n) < 0) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return sm_report_step(rep, EX_CANTCREAT, "pid file", NULL, "cannot write %s: %s",
+		                      path, strerror(err));
+	}
+	if (close(fd) < 0)
+		return sm_report_step(rep, EX_CANTCREAT, "pid file", NULL, "cannot write %s: %s",
+		                      path, strerror(errno));
+	return 0;
+}
+
+/* Removed only while it still holds our pid: another instance may have
+ * taken the file over, and then it is left to it. */
+static void remove_pidfile(const char *path)
+{
+	char text[32], want[32];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = sm_read_full(fd, text, sizeof(text) - 1);
+	close(fd);
+	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+	if (n <= 0 || (size_t)n != strlen(want) || memcmp(text, want, (size_t)n) != 0)
+		return;
+	if (unlink(path) < 0)
+		sm_warn("cannot remove pid file %s", path);
 }
 
 /* --check: bind every TCP address and close it again (a unix: path is
@@ -78,10 +96,9 @@ static void check_binds(const struct sm_config *cfg, struct sm_report *rep)
 		     (fd = sm_listen_bind(&addr, cfg->binds[i], &opts, &err)) >= 0)) {
 			if (fd >= 0)
 				close(fd);
-			sm_report_step(rep, SM_PRIV_OK, "bind", NULL, "%s can be bound",
-			               cfg->binds[i]);
+			sm_report_step(rep, 0, "bind", NULL, "%s can be bound", cfg->binds[i]);
 		} else {
-			sm_report_step(rep, SM_PRIV_SYSTEM, "bind",
+			sm_report_step(rep, EX_OSERR, "bind",
 			               "free the address or choose another one", "%s", err.msg);
 		}
 	}
@@ -95,20 +112,45 @@ static int run_check(const struct sm_config *cfg)
 	struct sm_identity id;
 	int code;
 
-	if (sm_priv_resolve(cfg, &id, &rep) != SM_PRIV_OK) {
-		sm_priv_check_env(cfg, environ, &rep);
+	if (sm_ident_resolve(cfg, &id, &rep) < 0) {
+		sm_require_env(cfg, environ, &rep);
 	} else {
-		sm_priv_check_env(cfg, environ, &rep);
+		sm_require_env(cfg, environ, &rep);
 		check_binds(cfg, &rep);
-		sm_priv_prepare_paths(cfg, &id, &rep);
-		sm_priv_preflight(cfg, &id, false, &rep);
+		sm_paths_prepare(cfg, &id, &rep);
+		sm_preflight(cfg, &id, false, &rep);
 	}
-	code = priv_exit_code(rep.first);
+	code = rep.first.status;
 	if (code == 0)
 		printf("result: ok, a start would succeed\n");
 	else
 		printf("result: a start would fail with exit %d\n", code);
 	return code;
+}
+
+/* Listening sockets, bound while still root so --user app --bind :80
+ * works with no capability left afterwards.  0, or the exit code. */
+static int open_listeners(const struct sm_config *cfg, const struct sm_identity *id,
+                          struct sm_listeners *listeners, struct sm_master_setup *setup)
+{
+	struct sm_listen_opts lopts = {
+	    .backlog = cfg->backlog,
+	    .reuse_port = cfg->reuse_port,
+	    .uid = id->mode == SM_ID_DROP ? id->uid : (uid_t)-1,
+	    .gid = id->mode == SM_ID_DROP ? id->gid : (gid_t)-1,
+	};
+	struct sm_error err;
+
+	if (sm_listen_setup(listeners, cfg->binds, cfg->n_binds, &lopts, &err) < 0) {
+		sm_fatalx("%s", err.msg);
+		return err.status;
+	}
+	setup->listen_fds = listeners->fds;
+	setup->n_listen = listeners->n;
+	setup->listen_names = listeners->names;
+	for (size_t i = 0; i < listeners->n; i++)
+		sm_info("listening on %s (fd %d)", listeners->texts[i], listeners->fds[i]);
+	return 0;
 }
 
 int main(int argc, char *argv[])
@@ -143,7 +185,7 @@ int main(int argc, char *argv[])
 		umask(cfg.umask);
 	if ((pid1 = sm_pid1_setup()) < 0) {
 		sm_fatalx("cannot become a child subreaper: %s", strerror(errno));
-		return EXIT_OSERR;
+		return EX_OSERR;
 	}
 	if (cfg.check) {
 		code = run_check(&cfg);
@@ -153,42 +195,23 @@ int main(int argc, char *argv[])
 
 	/* The root phase, in SPEC order; nothing on the system changes before
 	 * the input (user, group, environment) is known to be good. */
-	if (sm_priv_resolve(&cfg, &id, &rep) != SM_PRIV_OK ||
-	    sm_priv_check_env(&cfg, environ, &rep) != SM_PRIV_OK)
-		return priv_fail(&rep, &cfg);
-	/* Listening sockets, bound while still root so --user app --bind :80
-	 * works with no capability left afterwards. */
-	{
-		struct sm_listen_opts lopts = {
-		    .backlog = cfg.backlog,
-		    .reuse_port = cfg.reuse_port,
-		    .uid = id.mode == SM_ID_DROP ? id.uid : (uid_t)-1,
-		    .gid = id.mode == SM_ID_DROP ? id.gid : (gid_t)-1,
-		};
-		if (sm_listen_setup(&listeners, cfg.binds, cfg.n_binds, &lopts, &err) < 0) {
-			sm_fatalx("%s", err.msg);
-			sm_config_free(&cfg);
-			return err.status;
-		}
-		setup.listen_fds = listeners.fds;
-		setup.n_listen = listeners.n;
-		setup.listen_names = listeners.names;
-		for (size_t i = 0; i < listeners.n; i++)
-			sm_info("listening on %s (fd %d)", listeners.texts[i], listeners.fds[i]);
+	if (sm_ident_resolve(&cfg, &id, &rep) < 0 || sm_require_env(&cfg, environ, &rep) < 0)
+		return start_fail(&rep.first, &cfg);
+	if ((code = open_listeners(&cfg, &id, &listeners, &setup)) != 0) {
+		sm_config_free(&cfg);
+		return code;
 	}
 	/* Paths are tried as USER before --chown changes anything (judged as
 	 * they will be), and once more after, as they are. */
-	if (sm_priv_preflight(&cfg, &id, false, &rep) != SM_PRIV_OK ||
-	    sm_priv_prepare_paths(&cfg, &id, &rep) != SM_PRIV_OK ||
-	    sm_priv_preflight(&cfg, &id, true, &rep) != SM_PRIV_OK ||
-	    sm_priv_drop(&cfg, &id, &rep) != SM_PRIV_OK)
-		return priv_fail(&rep, &cfg);
+	if (sm_preflight(&cfg, &id, false, &rep) < 0 || sm_paths_prepare(&cfg, &id, &rep) < 0 ||
+	    sm_preflight(&cfg, &id, true, &rep) < 0 || sm_drop(&cfg, &id, &rep) < 0)
+		return start_fail(&rep.first, &cfg);
 	if (id.mode == SM_ID_ROOT)
 		sm_warnx("running as root (%s): master and workers keep uid 0",
 		         cfg.user == NULL ? "no --user given" : "--user is root");
 	/* From here on we are USER: the log file and pid file are ours. */
-	if (cfg.pid_file != NULL && sm_priv_write_pidfile(cfg.pid_file, &rep) != SM_PRIV_OK)
-		return priv_fail(&rep, &cfg);
+	if (cfg.pid_file != NULL && write_pidfile(cfg.pid_file, &rep) < 0)
+		return start_fail(&rep.first, &cfg);
 	if (id.set_env) {
 		setup.home = id.home;
 		setup.user_name = id.name;
@@ -197,7 +220,7 @@ int main(int argc, char *argv[])
 	setup.environ = environ;
 	setup.is_pid1 = pid1;
 	if (sm_logs_open(&cfg) < 0)
-		return 73; /* cannot create or write the log file */
+		return EX_CANTCREAT; /* cannot create or write the log file */
 	setup.argc = argc;
 	setup.argv = argv;
 	code = sm_master_run(&setup, reason, sizeof(reason));
@@ -206,7 +229,7 @@ int main(int argc, char *argv[])
 	else
 		sm_info("exiting");
 	if (cfg.pid_file != NULL)
-		sm_priv_remove_pidfile(cfg.pid_file);
+		remove_pidfile(cfg.pid_file);
 	sm_listeners_close(&listeners);
 	sm_config_free(&cfg);
 	return code;
