@@ -120,7 +120,8 @@ int main(int argc, char *argv[])
 	struct sm_report rep = {0};
 	struct sm_identity id;
 	struct sm_listeners listeners;
-	char err[1024], reason[4096];
+	struct sm_error failure;
+	char err[1024];
 	enum sm_parse_result pr;
 	int code, pid1;
 
@@ -207,11 +208,11 @@ int main(int argc, char *argv[])
 		return 73; /* cannot create or write the log file */
 	setup.argc = argc;
 	setup.argv = argv;
-	code = sm_master_run(&setup, reason, sizeof(reason));
-	if (code != 0)
-		sm_fatalx("%s", reason[0] ? reason : "stopped");
+	if (sm_master_run(&setup, &failure) < 0)
+		sm_fatalx("%s", failure.msg);
 	else
 		sm_info("exiting");
+	code = failure.status;
 	if (cfg.pid_file != NULL)
 		sm_priv_remove_pidfile(cfg.pid_file);
 	sm_listeners_close(&listeners);
