@@ -10,7 +10,7 @@
 #include <sentrik/config.h>
 #include <sentrik/listen.h>
 #include <sentrik/log.h>
-#include <sentrik/logs.h>
+#include <sentrik/capture.h>
 #include <sentrik/master.h>
 #include <sentrik/pid1.h>
 #include <sentrik/priv.h>
@@ -204,8 +204,10 @@ int main(int argc, char *argv[])
 	setup.cfg = &cfg;
 	setup.environ = environ;
 	setup.is_pid1 = pid1;
-	if (sm_logs_open(&cfg) < 0)
-		return 73; /* cannot create or write the log file */
+	if (sm_capture_open(&cfg, &failure) < 0) {
+		sm_fatalx("%s", failure.msg);
+		return failure.status;
+	}
 	setup.argc = argc;
 	setup.argv = argv;
 	if (sm_master_run(&setup, &failure) < 0)

@@ -1,6 +1,8 @@
 /* master: the only user of libev.  Signals, child exits and the single
  * deadline timer become pool events; pool actions become system calls.
- * When nothing is due there is no timer, so an idle master never wakes. */
+ * When nothing is due there is no timer, so an idle master never wakes.
+ * What needs no watcher lives elsewhere (pool, reload, env, capture,
+ * notify); what is left is watchers and their callbacks, one file. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -16,7 +18,7 @@
 #include <sentrik/env.h>
 #include <sentrik/error.h>
 #include <sentrik/log.h>
-#include <sentrik/logs.h>
+#include <sentrik/capture.h>
 #include <sentrik/master.h>
 #include <sentrik/notify.h>
 #include <sentrik/pool.h>
@@ -27,10 +29,10 @@
 #define SM_ACTIONS_PER_STEP 64
 
 /* A captured worker stream and its watcher, until the pipe's end of file. */
-struct sm_capture {
+struct output_watch {
 	ev_io io;
-	struct sm_logs_stream *stream;
-	struct sm_capture *next;
+	struct sm_capture_stream *stream;
+	struct output_watch *next;
 	bool paused; /* the sink is full */
 };
 
@@ -47,9 +49,7 @@ struct sm_master {
 	ev_timer timer;
 	struct sm_notifier manager; /* systemd's NOTIFY_SOCKET, fd -1 when none */
 	ev_timer watchdog;          /* runs only when WATCHDOG_USEC is ours */
-	bool told_ready;
-	bool told_stopping;
-	struct sm_capture *captures;
+	struct output_watch *outputs;
 	ev_io sink_io; /* a full log pipe or socket becoming writable */
 	ev_prepare sink_check;
 	struct sm_notify_in notify; /* workers' READY=1 / WATCHDOG=1 arrive here */
@@ -86,23 +86,23 @@ static void signal_group(pid_t pid, int sig)
 static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sm_master *m = w->data;
-	struct sm_capture **pp, *c;
+	struct output_watch **pp, *c;
 
 	(void)revents;
-	for (pp = &m->captures; (c = *pp) != NULL; pp = &c->next) {
+	for (pp = &m->outputs; (c = *pp) != NULL; pp = &c->next) {
 		if (&c->io != w)
 			continue;
-		switch (sm_logs_readable(c->stream)) {
-		case SM_LOGS_MORE:
+		switch (sm_capture_readable(c->stream)) {
+		case SM_CAPTURE_MORE:
 			break;
-		case SM_LOGS_PAUSE: /* back-pressure: the worker waits in its pipe */
+		case SM_CAPTURE_PAUSE: /* back-pressure: the worker waits in its pipe */
 			ev_io_stop(loop, &c->io);
 			c->paused = true;
 			break;
-		case SM_LOGS_EOF:
+		case SM_CAPTURE_EOF:
 			ev_io_stop(loop, &c->io);
 			*pp = c->next;
-			sm_logs_stream_free(c->stream);
+			sm_capture_stream_free(c->stream);
 			free(c);
 			break;
 		}
@@ -113,13 +113,13 @@ static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 static void on_sink_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sm_master *m = w->data;
-	struct sm_capture *c;
+	struct output_watch *c;
 
 	(void)revents;
-	if (!sm_logs_sink_writable())
+	if (!sm_capture_sink_writable())
 		return;
 	ev_io_stop(loop, w);
-	for (c = m->captures; c != NULL; c = c->next)
+	for (c = m->outputs; c != NULL; c = c->next)
 		if (c->paused) {
 			c->paused = false;
 			ev_io_start(loop, &c->io);
@@ -132,76 +132,58 @@ static void on_sink_check(struct ev_loop *loop, ev_prepare *w, int revents)
 	struct sm_master *m = w->data;
 
 	(void)revents;
-	if (sm_logs_sink_blocked() && !ev_is_active(&m->sink_io)) {
-		ev_io_set(&m->sink_io, sm_logs_sink_fd(), EV_WRITE);
+	if (sm_capture_sink_blocked() && !ev_is_active(&m->sink_io)) {
+		ev_io_set(&m->sink_io, sm_capture_sink_fd(), EV_WRITE);
 		ev_io_start(loop, &m->sink_io);
 	}
 }
 
-/* Pipes for a worker's stdout and stderr when output is captured;
- * child_fds[] stay -1 (inherit) otherwise.  -1 on error. */
-static int capture_open(struct sm_logs_stream *streams[2], int child_fds[2], int slot)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		streams[i] = NULL;
-		child_fds[i] = -1;
-	}
-	if (!sm_logs_capturing())
-		return 0;
-	for (i = 0; i < 2; i++)
-		if ((streams[i] = sm_logs_stream_new(slot, i == 1, &child_fds[i])) == NULL)
-			return -1;
-	return 0;
-}
-
 /* After the spawn: the master keeps only the read ends, watched. */
-static void capture_start(struct sm_master *m, struct sm_logs_stream *streams[2], int child_fds[2],
-                          pid_t pid)
+static void output_start(struct sm_master *m, struct sm_capture_stream *streams[2],
+                         int child_fds[2], pid_t pid)
 {
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		struct sm_capture *c;
+		struct output_watch *c;
 		if (child_fds[i] >= 0)
 			(void)close(child_fds[i]);
 		if (streams[i] == NULL)
 			continue;
 		if (pid <= 0 || (c = calloc(1, sizeof(*c))) == NULL) {
-			sm_logs_stream_free(streams[i]);
+			sm_capture_stream_free(streams[i]);
 			continue;
 		}
-		sm_logs_stream_started(streams[i], pid);
+		sm_capture_stream_started(streams[i], pid);
 		c->stream = streams[i];
-		c->next = m->captures;
-		m->captures = c;
-		ev_io_init(&c->io, on_output, sm_logs_stream_fd(streams[i]), EV_READ);
+		c->next = m->outputs;
+		m->outputs = c;
+		ev_io_init(&c->io, on_output, sm_capture_stream_fd(streams[i]), EV_READ);
 		c->io.data = m;
 		ev_io_start(m->loop, &c->io);
 	}
 }
 
 /* A worker exited: its last lines go out before the line saying so. */
-static void capture_exited(struct sm_master *m, pid_t pid)
+static void output_exited(struct sm_master *m, pid_t pid)
 {
-	struct sm_capture *c;
+	struct output_watch *c;
 
-	for (c = m->captures; c != NULL; c = c->next)
-		if (sm_logs_stream_pid(c->stream) == pid)
-			sm_logs_worker_exited(c->stream);
+	for (c = m->outputs; c != NULL; c = c->next)
+		if (sm_capture_stream_pid(c->stream) == pid)
+			sm_capture_worker_exited(c->stream);
 }
 
-static void capture_close_all(struct sm_master *m)
+static void output_close_all(struct sm_master *m)
 {
-	struct sm_capture *c;
+	struct output_watch *c;
 
-	sm_logs_flush();
-	while ((c = m->captures) != NULL) {
-		m->captures = c->next;
+	sm_capture_flush();
+	while ((c = m->outputs) != NULL) {
+		m->outputs = c->next;
 		ev_io_stop(m->loop, &c->io);
-		sm_logs_worker_exited(c->stream);
-		sm_logs_stream_free(c->stream);
+		sm_capture_worker_exited(c->stream);
+		sm_capture_stream_free(c->stream);
 		free(c);
 	}
 }
@@ -246,7 +228,7 @@ static void spawn_failed(struct sm_master *m, int slot, unsigned gen, const stru
 /* Fork one worker; returns 1 when it waits in *w for its exec report. */
 static int spawn_start(struct sm_master *m, const struct sm_action *a, struct spawn_wait *w)
 {
-	struct sm_logs_stream *streams[2];
+	struct sm_capture_stream *streams[2];
 	int child_fds[2];
 	const struct sm_config *cfg = config_of(m, a->generation);
 	char *envp[m->env.n + SM_ENV_WORKER_VARS + 1];
@@ -278,20 +260,20 @@ static int spawn_start(struct sm_master *m, const struct sm_action *a, struct sp
 	}
 	req.listen_pid = sm_env_worker(&m->env, &vars, envp);
 
-	if (capture_open(streams, child_fds, a->slot) < 0) {
+	if (sm_capture_pipes(streams, child_fds, a->slot) < 0) {
 		error = (struct sm_spawn_error){"set up descriptors for", errno};
-		capture_start(m, streams, child_fds, -1);
+		output_start(m, streams, child_fds, -1);
 		spawn_failed(m, a->slot, a->generation, cfg, &error);
 		return 0;
 	}
 	req.stdout_fd = child_fds[0];
 	req.stderr_fd = child_fds[1];
 	if (sm_spawn_start(&req, &w->pending, &error) < 0) {
-		capture_start(m, streams, child_fds, -1);
+		output_start(m, streams, child_fds, -1);
 		spawn_failed(m, a->slot, a->generation, cfg, &error);
 		return 0;
 	}
-	capture_start(m, streams, child_fds, w->pending.pid);
+	output_start(m, streams, child_fds, w->pending.pid);
 	w->slot = a->slot;
 	w->generation = a->generation;
 	w->cfg = cfg;
@@ -371,66 +353,26 @@ static void commit_reload(struct sm_master *m)
 	}
 }
 
-/* The service manager's view (SPEC §7).  Every message comes from the
- * master itself, so NotifyAccess=main is enough.  A lost datagram only
- * costs the manager a status line, so a failure is logged at debug level. */
-static void tell_manager(struct sm_master *m, const char *text)
-{
-	if (sm_notifier_send(&m->manager, text) < 0)
-		sm_debug("cannot notify the service manager: %s", strerror(errno));
-}
-
-/* READY=1 with the pool's state (MAINPID the first time), or after a
- * failed reload with why the old generation keeps serving (STATUS is one
- * line: cut at a newline). */
+/* READY=1 with the pool's state, or after a failed reload why the old
+ * generation keeps serving. */
 static void tell_ready(struct sm_master *m, const char *why)
 {
-	char msg[512], mainpid[40] = "";
-
-	if (m->manager.fd < 0)
-		return;
-	if (!m->told_ready)
-		snprintf(mainpid, sizeof(mainpid), "MAINPID=%ld\n", (long)m->pid);
-	m->told_ready = true;
-	if (why == NULL)
-		snprintf(msg, sizeof(msg), "READY=1\n%sSTATUS=%d workers ready, generation %u",
-		         mainpid, sm_pool_target(&m->pool), sm_pool_generation(&m->pool, false));
-	else
-		snprintf(msg, sizeof(msg),
-		         "READY=1\nSTATUS=reload failed, generation %u keeps serving: %.*s",
-		         sm_pool_generation(&m->pool, false), (int)strcspn(why, "\n"), why);
-	tell_manager(m, msg);
-}
-
-static void tell_reloading(struct sm_master *m)
-{
-	struct timespec ts;
-	char msg[128];
-
-	if (m->manager.fd < 0 || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return;
-	snprintf(msg, sizeof(msg),
-	         "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading: starting generation %u",
-	         (unsigned long long)ts.tv_sec * 1000000ULL +
-	             (unsigned long long)ts.tv_nsec / 1000ULL,
-	         sm_pool_generation(&m->pool, true));
-	tell_manager(m, msg);
+	sm_notifier_ready(&m->manager, sm_pool_target(&m->pool),
+	                  sm_pool_generation(&m->pool, false), why);
 }
 
 /* Whatever started the shutdown (signal or failed boot), say it once. */
 static void tell_stopping(struct sm_master *m)
 {
-	if (m->told_stopping || sm_pool_phase(&m->pool) != SM_PHASE_STOPPING)
-		return;
-	m->told_stopping = true;
-	tell_manager(m, "STOPPING=1\nSTATUS=stopping");
+	if (sm_pool_phase(&m->pool) == SM_PHASE_STOPPING)
+		sm_notifier_stopping(&m->manager);
 }
 
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	tell_manager(w->data, "WATCHDOG=1");
+	sm_notifier_tell(w->data, "WATCHDOG=1");
 }
 
 static void do_action(struct sm_master *m, const struct sm_action *a)
@@ -454,7 +396,7 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 		break;
 	case SM_ACT_RELOAD_START:
 		sm_info("reload: starting generation %u", sm_pool_generation(&m->pool, true));
-		tell_reloading(m);
+		sm_notifier_reloading(&m->manager, sm_pool_generation(&m->pool, true));
 		if (prepare_reload(m) < 0) {
 			sm_pool_reload_abort(&m->pool);
 			tell_ready(m, "could not prepare the new generation, see the log");
@@ -538,7 +480,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	(void)loop;
 	(void)revents;
 	describe_status(w->rstatus, how, sizeof(how));
-	capture_exited(m, w->rpid);
+	output_exited(m, w->rpid);
 	if (sm_pool_exited(&m->pool, w->rpid, how, mono_now(), &info) < 0) {
 		sm_debug("reaped pid %ld, not a worker, which %s", (long)w->rpid, how);
 		return;
@@ -641,7 +583,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		sm_info("%s: %d workers wanted", sm_sig_name(sig), sm_pool_target(&m->pool));
 		break;
 	case SIGUSR1:
-		(void)sm_logs_reopen();
+		(void)sm_capture_reopen();
 		break;
 	default:
 		break;
@@ -690,7 +632,7 @@ static void start_watchers(struct sm_master *m)
 	if (m->manager.fd >= 0 && m->manager.watchdog_usec > 0) {
 		double every = (double)m->manager.watchdog_usec / 2e6;
 		ev_timer_init(&m->watchdog, on_watchdog, every, every);
-		m->watchdog.data = m;
+		m->watchdog.data = &m->manager;
 		ev_timer_start(m->loop, &m->watchdog);
 	}
 }
@@ -699,7 +641,7 @@ static void stop_watchers(struct sm_master *m)
 {
 	size_t i;
 
-	capture_close_all(m);
+	output_close_all(m);
 	ev_io_stop(m->loop, &m->sink_io);
 	ev_prepare_stop(m->loop, &m->sink_check);
 	ev_child_stop(m->loop, &m->child);
