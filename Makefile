@@ -59,7 +59,7 @@ $(BUILD)/$(PROG): $(OBJS)
 
 $(BUILD)/%.o: src/%.c $(wildcard include/sentrik/*.h) | $(BUILD)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS_ALL) -MMD -c -o $@ $<
+	@$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(BUILD):
 	@mkdir -p $(BUILD)/tests $(BUILD)/helpers $(BUILD)/examples

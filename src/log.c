@@ -32,16 +32,6 @@ void sm_log_set_sink(sm_log_sink_fn fn, void *ctx)
 	log_sink_ctx = ctx;
 }
 
-enum sm_log_format sm_log_format(void)
-{
-	return log_fmt;
-}
-
-int sm_log_enabled(enum sm_log_level level)
-{
-	return level >= log_min;
-}
-
 size_t sm_log_timestamp(char *buf, size_t len)
 {
 	struct timespec ts;
@@ -186,15 +176,6 @@ static void log_v(enum sm_log_level level, int errnum, const char *fmt, va_list 
 		line[n - 1] = '\n';
 	}
 	log_emit(line, n);
-}
-
-void sm_log(enum sm_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_v(level, 0, fmt, ap);
-	va_end(ap);
 }
 
 #define SM_LOG_FN(name, level, with_errno)                                                         \

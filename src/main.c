@@ -15,7 +15,7 @@
 #include <sentrik/ident.h>
 #include <sentrik/listen.h>
 #include <sentrik/log.h>
-#include <sentrik/logs.h>
+#include <sentrik/capture.h>
 #include <sentrik/master.h>
 #include <sentrik/paths.h>
 #include <sentrik/pid1.h>
@@ -161,7 +161,6 @@ int main(int argc, char *argv[])
 	struct sm_identity id;
 	struct sm_listeners listeners;
 	struct sm_error err;
-	char reason[4096];
 	int code, pid1;
 
 	/* Signals that arrive before the loop watches them wait for it. */
@@ -219,15 +218,17 @@ int main(int argc, char *argv[])
 	setup.cfg = &cfg;
 	setup.environ = environ;
 	setup.is_pid1 = pid1;
-	if (sm_logs_open(&cfg) < 0)
-		return EX_CANTCREAT; /* cannot create or write the log file */
+	if (sm_capture_open(&cfg, &err) < 0) {
+		sm_fatalx("%s", err.msg);
+		return err.status;
+	}
 	setup.argc = argc;
 	setup.argv = argv;
-	code = sm_master_run(&setup, reason, sizeof(reason));
-	if (code != 0)
-		sm_fatalx("%s", reason[0] ? reason : "stopped");
+	if (sm_master_run(&setup, &err) < 0)
+		sm_fatalx("%s", err.msg);
 	else
 		sm_info("exiting");
+	code = err.status;
 	if (cfg.pid_file != NULL)
 		remove_pidfile(cfg.pid_file);
 	sm_listeners_close(&listeners);

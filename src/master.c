@@ -1,6 +1,8 @@
 /* master: the only user of libev.  Signals, child exits and the single
  * deadline timer become pool events; pool actions become system calls.
- * When nothing is due there is no timer, so an idle master never wakes. */
+ * When nothing is due there is no timer, so an idle master never wakes.
+ * What needs no watcher lives elsewhere (pool, reload, env, capture,
+ * notify); what is left is watchers and their callbacks, one file. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -13,32 +15,33 @@
 
 #include <ev.h>
 
+#include <sentrik/env.h>
+#include <sentrik/error.h>
 #include <sentrik/log.h>
-#include <sentrik/logs.h>
+#include <sentrik/capture.h>
 #include <sentrik/master.h>
 #include <sentrik/notify.h>
 #include <sentrik/pool.h>
+#include <sentrik/reload.h>
 #include <sentrik/sig.h>
 #include <sentrik/spawn.h>
 
-#define SM_PATH_MAX 4096
 #define SM_ACTIONS_PER_STEP 64
 
 /* A captured worker stream and its watcher, until the pipe's end of file. */
-struct sm_capture {
+struct output_watch {
 	ev_io io;
-	struct sm_logs_stream *stream;
-	struct sm_capture *next;
+	struct sm_capture_stream *stream;
+	struct output_watch *next;
 	bool paused; /* the sink is full */
 };
 
 struct sm_master {
 	struct ev_loop *loop;
 	const struct sm_master_setup *setup;
-	const struct sm_config *cfg;
+	struct sm_reload reload; /* the config and COMMAND in force, and the next */
 	struct sm_pool pool;
-	struct sm_env env;      /* the workers' environment, less per-worker vars */
-	char path[SM_PATH_MAX]; /* COMMAND resolved in PATH */
+	struct sm_env env; /* the workers' environment, less per-worker vars */
 	pid_t pid;
 	ev_signal signals[64];
 	size_t n_signals;
@@ -46,27 +49,13 @@ struct sm_master {
 	ev_timer timer;
 	struct sm_notifier manager; /* systemd's NOTIFY_SOCKET, fd -1 when none */
 	ev_timer watchdog;          /* runs only when WATCHDOG_USEC is ours */
-	bool told_ready;
-	bool told_stopping;
-	struct sm_capture *captures;
+	struct output_watch *outputs;
 	ev_io sink_io; /* a full log pipe or socket becoming writable */
 	ev_prepare sink_check;
 	struct sm_notify_in notify; /* workers' READY=1 / WATCHDOG=1 arrive here */
 	ev_io notify_watch;
-	char notify_var[64];                /* "NOTIFY_SOCKET=@..." */
-	struct sm_config *own_cfg;          /* cfg when a reload built it; NULL: the caller's */
-	struct sm_config *next_cfg;         /* the config of the generation being started */
-	struct sm_pool_params saved_params; /* to restore if that generation fails */
-	int exit_code;
-	char *reason;
-	size_t reason_len;
+	struct sm_error *err; /* why the loop ended, when it failed */
 	bool done;
-};
-
-/* Variables from outside that belong to the master, not to a worker. */
-static const char *const env_drop[] = {
-    "NOTIFY_SOCKET=", "LISTEN_PID=",    "LISTEN_FDS=", "LISTEN_FDNAMES=",
-    "WATCHDOG_PID=",  "WATCHDOG_USEC=", "SENTRIK_",    NULL,
 };
 
 static double mono_now(void)
@@ -97,23 +86,23 @@ static void signal_group(pid_t pid, int sig)
 static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sm_master *m = w->data;
-	struct sm_capture **pp, *c;
+	struct output_watch **pp, *c;
 
 	(void)revents;
-	for (pp = &m->captures; (c = *pp) != NULL; pp = &c->next) {
+	for (pp = &m->outputs; (c = *pp) != NULL; pp = &c->next) {
 		if (&c->io != w)
 			continue;
-		switch (sm_logs_readable(c->stream)) {
-		case SM_LOGS_MORE:
+		switch (sm_capture_readable(c->stream)) {
+		case SM_CAPTURE_MORE:
 			break;
-		case SM_LOGS_PAUSE: /* back-pressure: the worker waits in its pipe */
+		case SM_CAPTURE_PAUSE: /* back-pressure: the worker waits in its pipe */
 			ev_io_stop(loop, &c->io);
 			c->paused = true;
 			break;
-		case SM_LOGS_EOF:
+		case SM_CAPTURE_EOF:
 			ev_io_stop(loop, &c->io);
 			*pp = c->next;
-			sm_logs_stream_free(c->stream);
+			sm_capture_stream_free(c->stream);
 			free(c);
 			break;
 		}
@@ -124,13 +113,13 @@ static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 static void on_sink_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sm_master *m = w->data;
-	struct sm_capture *c;
+	struct output_watch *c;
 
 	(void)revents;
-	if (!sm_logs_sink_writable())
+	if (!sm_capture_sink_writable())
 		return;
 	ev_io_stop(loop, w);
-	for (c = m->captures; c != NULL; c = c->next)
+	for (c = m->outputs; c != NULL; c = c->next)
 		if (c->paused) {
 			c->paused = false;
 			ev_io_start(loop, &c->io);
@@ -143,76 +132,58 @@ static void on_sink_check(struct ev_loop *loop, ev_prepare *w, int revents)
 	struct sm_master *m = w->data;
 
 	(void)revents;
-	if (sm_logs_sink_blocked() && !ev_is_active(&m->sink_io)) {
-		ev_io_set(&m->sink_io, sm_logs_sink_fd(), EV_WRITE);
+	if (sm_capture_sink_blocked() && !ev_is_active(&m->sink_io)) {
+		ev_io_set(&m->sink_io, sm_capture_sink_fd(), EV_WRITE);
 		ev_io_start(loop, &m->sink_io);
 	}
 }
 
-/* Pipes for a worker's stdout and stderr when output is captured;
- * child_fds[] stay -1 (inherit) otherwise.  -1 on error. */
-static int capture_open(struct sm_logs_stream *streams[2], int child_fds[2], int slot)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		streams[i] = NULL;
-		child_fds[i] = -1;
-	}
-	if (!sm_logs_capturing())
-		return 0;
-	for (i = 0; i < 2; i++)
-		if ((streams[i] = sm_logs_stream_new(slot, i == 1, &child_fds[i])) == NULL)
-			return -1;
-	return 0;
-}
-
 /* After the spawn: the master keeps only the read ends, watched. */
-static void capture_start(struct sm_master *m, struct sm_logs_stream *streams[2], int child_fds[2],
-                          pid_t pid)
+static void output_start(struct sm_master *m, struct sm_capture_stream *streams[2],
+                         int child_fds[2], pid_t pid)
 {
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		struct sm_capture *c;
+		struct output_watch *c;
 		if (child_fds[i] >= 0)
 			(void)close(child_fds[i]);
 		if (streams[i] == NULL)
 			continue;
 		if (pid <= 0 || (c = calloc(1, sizeof(*c))) == NULL) {
-			sm_logs_stream_free(streams[i]);
+			sm_capture_stream_free(streams[i]);
 			continue;
 		}
-		sm_logs_stream_started(streams[i], pid);
+		sm_capture_stream_started(streams[i], pid);
 		c->stream = streams[i];
-		c->next = m->captures;
-		m->captures = c;
-		ev_io_init(&c->io, on_output, sm_logs_stream_fd(streams[i]), EV_READ);
+		c->next = m->outputs;
+		m->outputs = c;
+		ev_io_init(&c->io, on_output, sm_capture_stream_fd(streams[i]), EV_READ);
 		c->io.data = m;
 		ev_io_start(m->loop, &c->io);
 	}
 }
 
 /* A worker exited: its last lines go out before the line saying so. */
-static void capture_exited(struct sm_master *m, pid_t pid)
+static void output_exited(struct sm_master *m, pid_t pid)
 {
-	struct sm_capture *c;
+	struct output_watch *c;
 
-	for (c = m->captures; c != NULL; c = c->next)
-		if (sm_logs_stream_pid(c->stream) == pid)
-			sm_logs_worker_exited(c->stream);
+	for (c = m->outputs; c != NULL; c = c->next)
+		if (sm_capture_stream_pid(c->stream) == pid)
+			sm_capture_worker_exited(c->stream);
 }
 
-static void capture_close_all(struct sm_master *m)
+static void output_close_all(struct sm_master *m)
 {
-	struct sm_capture *c;
+	struct output_watch *c;
 
-	sm_logs_flush();
-	while ((c = m->captures) != NULL) {
-		m->captures = c->next;
+	sm_capture_flush();
+	while ((c = m->outputs) != NULL) {
+		m->outputs = c->next;
 		ev_io_stop(m->loop, &c->io);
-		sm_logs_worker_exited(c->stream);
-		sm_logs_stream_free(c->stream);
+		sm_capture_worker_exited(c->stream);
+		sm_capture_stream_free(c->stream);
 		free(c);
 	}
 }
@@ -220,27 +191,15 @@ static void capture_close_all(struct sm_master *m)
 /* The generation being started runs with the config its reload read. */
 static const struct sm_config *config_of(const struct sm_master *m, unsigned generation)
 {
-	if (m->next_cfg != NULL && m->pool.reloading && generation == m->pool.pending_gen)
-		return m->next_cfg;
-	return m->cfg;
+	if (m->reload.next != NULL && sm_pool_reloading(&m->pool) &&
+	    generation == sm_pool_generation(&m->pool, true))
+		return m->reload.next;
+	return m->reload.cfg;
 }
 
 static bool wants_notify(const struct sm_config *cfg)
 {
 	return cfg->ready == SM_READY_NOTIFY || cfg->timeout > 0;
-}
-
-static void pool_params_of(const struct sm_config *cfg, struct sm_pool_params *p)
-{
-	*p = (struct sm_pool_params){
-	    .workers = cfg->workers,
-	    .max_workers = cfg->max_workers,
-	    .stop_signal = cfg->stop_signal,
-	    .graceful_timeout = cfg->graceful_timeout,
-	    .ready_timeout = cfg->ready == SM_READY_NOTIFY ? cfg->ready_timeout : 0,
-	    .watchdog_timeout = cfg->timeout,
-	    .ready_on_exec = cfg->ready == SM_READY_EXEC,
-	};
 }
 
 /* A worker forked in this batch, its exec not yet confirmed. */
@@ -261,7 +220,7 @@ static void spawn_failed(struct sm_master *m, int slot, unsigned gen, const stru
 	         strerror(error->err));
 	/* At boot (or once a boot failure stops the pool) the FATAL line
 	 * carries the reason once; later, each failure is worth a line. */
-	if (m->pool.phase == SM_PHASE_RUNNING)
+	if (sm_pool_phase(&m->pool) == SM_PHASE_RUNNING)
 		sm_errorx("worker %d: %s", slot, reason);
 	sm_pool_spawn_failed(&m->pool, slot, gen, reason, mono_now());
 }
@@ -269,16 +228,20 @@ static void spawn_failed(struct sm_master *m, int slot, unsigned gen, const stru
 /* Fork one worker; returns 1 when it waits in *w for its exec report. */
 static int spawn_start(struct sm_master *m, const struct sm_action *a, struct spawn_wait *w)
 {
-	struct sm_logs_stream *streams[2];
+	struct sm_capture_stream *streams[2];
 	int child_fds[2];
-	char listen_pid[sizeof(SM_LISTEN_PID_VAR) + SM_LISTEN_PID_ROOM];
-	char id_var[40], gen_var[40], watchdog_var[48];
 	const struct sm_config *cfg = config_of(m, a->generation);
-	size_t n = m->env.n, i;
-	char *envp[n + 6];
+	char *envp[m->env.n + SM_ENV_WORKER_VARS + 1];
+	struct sm_env_worker vars = {
+	    .slot = a->slot,
+	    .generation = a->generation,
+	    .notify_socket = wants_notify(cfg) && m->notify.fd >= 0 ? m->notify.name : NULL,
+	    .watchdog_timeout = cfg->timeout,
+	    .listen = m->setup->n_listen > 0,
+	};
 	struct sm_spawn_error error;
 	struct sm_spawn req = {
-	    .path = m->path,
+	    .path = m->reload.path,
 	    .argv = cfg->command,
 	    .envp = envp,
 	    .fds = m->setup->listen_fds,
@@ -291,46 +254,26 @@ static int spawn_start(struct sm_master *m, const struct sm_action *a, struct sp
 
 	/* An earlier action of the same batch may have failed the boot: start
 	 * nothing more, the pool only waits for the rest to go. */
-	if (m->pool.phase == SM_PHASE_STOPPING) {
+	if (sm_pool_phase(&m->pool) == SM_PHASE_STOPPING) {
 		sm_pool_spawn_failed(&m->pool, a->slot, a->generation, "shutting down", mono_now());
 		return 0;
 	}
-	for (i = 0; i < n; i++)
-		envp[i] = m->env.vars[i];
-	snprintf(id_var, sizeof(id_var), "SENTRIK_WORKER_ID=%d", a->slot);
-	snprintf(gen_var, sizeof(gen_var), "SENTRIK_GENERATION=%u", a->generation);
-	envp[n++] = id_var;
-	envp[n++] = gen_var;
-	if (wants_notify(cfg) && m->notify.fd >= 0) {
-		envp[n++] = m->notify_var;
-		/* An app that pings only when asked to (sd_watchdog_enabled) is asked. */
-		if (cfg->timeout > 0) {
-			snprintf(watchdog_var, sizeof(watchdog_var), "WATCHDOG_USEC=%llu",
-			         (unsigned long long)(cfg->timeout * 1e6));
-			envp[n++] = watchdog_var;
-		}
-	}
-	if (m->setup->n_listen > 0) {
-		snprintf(listen_pid, sizeof(listen_pid), "%s", SM_LISTEN_PID_VAR);
-		envp[n++] = listen_pid;
-		req.listen_pid = listen_pid;
-	}
-	envp[n] = NULL;
+	req.listen_pid = sm_env_worker(&m->env, &vars, envp);
 
-	if (capture_open(streams, child_fds, a->slot) < 0) {
+	if (sm_capture_pipes(streams, child_fds, a->slot) < 0) {
 		error = (struct sm_spawn_error){"set up descriptors for", errno};
-		capture_start(m, streams, child_fds, -1);
+		output_start(m, streams, child_fds, -1);
 		spawn_failed(m, a->slot, a->generation, cfg, &error);
 		return 0;
 	}
 	req.stdout_fd = child_fds[0];
 	req.stderr_fd = child_fds[1];
 	if (sm_spawn_start(&req, &w->pending, &error) < 0) {
-		capture_start(m, streams, child_fds, -1);
+		output_start(m, streams, child_fds, -1);
 		spawn_failed(m, a->slot, a->generation, cfg, &error);
 		return 0;
 	}
-	capture_start(m, streams, child_fds, w->pending.pid);
+	output_start(m, streams, child_fds, w->pending.pid);
 	w->slot = a->slot;
 	w->generation = a->generation;
 	w->cfg = cfg;
@@ -351,185 +294,85 @@ static void spawn_finish(struct sm_master *m, struct spawn_wait *w)
 	}
 }
 
-static bool same_binds(const struct sm_config *a, const struct sm_config *b)
-{
-	size_t i;
-
-	if (a->n_binds != b->n_binds || a->backlog != b->backlog || a->reuse_port != b->reuse_port)
-		return false;
-	for (i = 0; i < a->n_binds; i++)
-		if (strcmp(a->binds[i], b->binds[i]) != 0)
-			return false;
-	return true;
-}
-
 static void watch_signal(struct sm_master *m, int sig);
 static int open_notify(struct sm_master *m);
 
-/* Read the command line and --config again into a new config; the current
- * one stays in force unless all of it is valid. */
-static struct sm_config *reread_config(struct sm_master *m)
+static void watch_forwarded(struct sm_master *m, uint64_t forward)
 {
-	struct sm_config *cfg = calloc(1, sizeof(*cfg));
-	struct sm_error err;
-
-	if (cfg == NULL) {
-		sm_errorx("reload refused: out of memory; generation %u keeps serving",
-		          m->pool.serving_gen);
-		return NULL;
-	}
-	if (sm_config_parse(cfg, m->setup->argc, m->setup->argv, &err) != SM_CONFIG_RUN) {
-		sm_errorx("reload refused: %s; generation %u keeps serving",
-		          err.msg[0] ? err.msg : "invalid configuration", m->pool.serving_gen);
-		sm_config_free(cfg);
-		free(cfg);
-		return NULL;
-	}
-	return cfg;
-}
-
-static void drop_next_config(struct sm_master *m)
-{
-	if (m->next_cfg == NULL)
-		return;
-	m->pool.params = m->saved_params;
-	sm_config_free(m->next_cfg);
-	free(m->next_cfg);
-	m->next_cfg = NULL;
-}
-
-/* The seam for a reload's preparation: the config is read again and the
- * command looked up again, so a new binary at another place in PATH is
- * picked up.  The new generation runs with what was read. */
-static int prepare_reload(struct sm_master *m)
-{
-	char path[SM_PATH_MAX];
-	struct sm_config *cfg = NULL;
-	struct sm_pool_params params;
 	int sig;
 
-	if (m->setup->argv != NULL && (cfg = reread_config(m)) == NULL)
-		return -1;
-	if (sm_spawn_resolve((cfg ? cfg : m->cfg)->command[0], getenv("PATH"), path, sizeof(path)) <
-	    0) {
-		sm_errorx("reload refused: cannot execute '%s': %s; generation %u keeps serving",
-		          (cfg ? cfg : m->cfg)->command[0], strerror(errno), m->pool.serving_gen);
-		goto fail;
-	}
-	if (cfg != NULL && wants_notify(cfg) && open_notify(m) < 0) {
-		sm_error("reload refused: cannot create the workers' notify socket");
-		goto fail;
-	}
-	memcpy(m->path, path, sizeof(path));
-	if (cfg == NULL)
-		return 0;
-	/* Sockets were bound before privileges were dropped; a new address
-	 * (a port below 1024 above all) cannot be bound now. */
-	if (!same_binds(m->cfg, cfg))
-		sm_warnx("reload: --bind, --backlog and --reuse-port take effect only at start; "
-		         "keeping the %zu listening sockets bound then",
-		         m->setup->n_listen);
-	m->next_cfg = cfg;
-	m->saved_params = m->pool.params;
-	pool_params_of(cfg, &params);
-	params.workers = m->pool.params.workers;
-	params.max_workers = m->pool.params.max_workers; /* sizes the slot table */
-	m->pool.params = params;
 	for (sig = 1; sig <= 64; sig++)
-		if (cfg->forward & (UINT64_C(1) << (sig - 1)))
+		if (forward & (UINT64_C(1) << (sig - 1)))
 			watch_signal(m, sig);
-	return 0;
-fail:
-	if (cfg != NULL) {
-		sm_config_free(cfg);
-		free(cfg);
+}
+
+/* A reload's preparation (reload.c reads and checks); here only what
+ * needs the loop: the notify socket and the new forwarded signals. */
+static int prepare_reload(struct sm_master *m)
+{
+	const struct sm_config *next;
+	struct sm_pool_params params;
+
+	if (sm_reload_read(&m->reload, sm_pool_generation(&m->pool, false)) < 0)
+		return -1;
+	next = m->reload.next;
+	if (next != NULL && wants_notify(next) && open_notify(m) < 0) {
+		sm_error("reload refused: cannot create the workers' notify socket");
+		sm_reload_cancel(&m->reload);
+		return -1;
 	}
-	return -1;
+	sm_reload_begin(&m->reload, m->setup->n_listen);
+	if (next == NULL)
+		return 0;
+	sm_reload_pool_params(next, &params);
+	sm_pool_set_params(&m->pool, &params);
+	watch_forwarded(m, next->forward);
+	return 0;
+}
+
+/* The new generation failed: the old config's settings are back. */
+static void drop_next_config(struct sm_master *m)
+{
+	struct sm_pool_params params;
+
+	if (m->reload.next == NULL)
+		return;
+	sm_reload_cancel(&m->reload);
+	sm_reload_pool_params(m->reload.cfg, &params);
+	sm_pool_set_params(&m->pool, &params);
 }
 
 /* The new generation took over: its config becomes the one in force. */
 static void commit_reload(struct sm_master *m)
 {
-	struct sm_config *cfg = m->next_cfg;
-	int delta;
+	int delta = sm_reload_commit(&m->reload);
 
-	if (cfg == NULL)
-		return;
-	m->next_cfg = NULL;
-	delta = cfg->workers - m->cfg->workers;
-	if (m->own_cfg != NULL) {
-		sm_config_free(m->own_cfg);
-		free(m->own_cfg);
-	}
-	m->own_cfg = cfg;
-	m->cfg = cfg;
-	sm_log_setup(cfg->log_level, cfg->log_format);
 	if (delta != 0) {
 		sm_pool_scale(&m->pool, delta);
-		sm_info("reload: %d workers wanted", m->pool.target);
+		sm_info("reload: %d workers wanted", sm_pool_target(&m->pool));
 	}
 }
 
-/* The service manager's view (SPEC §7).  Every message comes from the
- * master itself, so NotifyAccess=main is enough.  A lost datagram only
- * costs the manager a status line, so a failure is logged at debug level. */
-static void tell_manager(struct sm_master *m, const char *text)
-{
-	if (sm_notifier_send(&m->manager, text) < 0)
-		sm_debug("cannot notify the service manager: %s", strerror(errno));
-}
-
-/* READY=1 with the pool's state (MAINPID the first time), or after a
- * failed reload with why the old generation keeps serving (STATUS is one
- * line: cut at a newline). */
+/* READY=1 with the pool's state, or after a failed reload why the old
+ * generation keeps serving. */
 static void tell_ready(struct sm_master *m, const char *why)
 {
-	char msg[512], mainpid[40] = "";
-
-	if (m->manager.fd < 0)
-		return;
-	if (!m->told_ready)
-		snprintf(mainpid, sizeof(mainpid), "MAINPID=%ld\n", (long)m->pid);
-	m->told_ready = true;
-	if (why == NULL)
-		snprintf(msg, sizeof(msg), "READY=1\n%sSTATUS=%d workers ready, generation %u",
-		         mainpid, m->pool.target, m->pool.serving_gen);
-	else
-		snprintf(msg, sizeof(msg),
-		         "READY=1\nSTATUS=reload failed, generation %u keeps serving: %.*s",
-		         m->pool.serving_gen, (int)strcspn(why, "\n"), why);
-	tell_manager(m, msg);
-}
-
-static void tell_reloading(struct sm_master *m)
-{
-	struct timespec ts;
-	char msg[128];
-
-	if (m->manager.fd < 0 || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return;
-	snprintf(msg, sizeof(msg),
-	         "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading: starting generation %u",
-	         (unsigned long long)ts.tv_sec * 1000000ULL +
-	             (unsigned long long)ts.tv_nsec / 1000ULL,
-	         m->pool.pending_gen);
-	tell_manager(m, msg);
+	sm_notifier_ready(&m->manager, sm_pool_target(&m->pool),
+	                  sm_pool_generation(&m->pool, false), why);
 }
 
 /* Whatever started the shutdown (signal or failed boot), say it once. */
 static void tell_stopping(struct sm_master *m)
 {
-	if (m->told_stopping || m->pool.phase != SM_PHASE_STOPPING)
-		return;
-	m->told_stopping = true;
-	tell_manager(m, "STOPPING=1\nSTATUS=stopping");
+	if (sm_pool_phase(&m->pool) == SM_PHASE_STOPPING)
+		sm_notifier_stopping(&m->manager);
 }
 
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	tell_manager(w->data, "WATCHDOG=1");
+	sm_notifier_tell(w->data, "WATCHDOG=1");
 }
 
 static void do_action(struct sm_master *m, const struct sm_action *a)
@@ -543,38 +386,38 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 		signal_group(a->pid, a->sig);
 		break;
 	case SM_ACT_KILL:
-		sm_warnx("worker %d (pid %ld) %s: sending KILL", a->slot, (long)a->pid,
-		         a->reason ? a->reason : "");
+		sm_warnx("worker %d (pid %ld) %s: sending KILL", a->slot, (long)a->pid, a->reason);
 		signal_group(a->pid, SIGKILL);
 		break;
 	case SM_ACT_BOOTED:
-		sm_info("%d workers ready, generation %u", m->pool.target, m->pool.serving_gen);
+		sm_info("%d workers ready, generation %u", sm_pool_target(&m->pool),
+		        sm_pool_generation(&m->pool, false));
 		tell_ready(m, NULL);
 		break;
 	case SM_ACT_RELOAD_START:
-		sm_info("reload: starting generation %u", m->pool.pending_gen);
-		tell_reloading(m);
+		sm_info("reload: starting generation %u", sm_pool_generation(&m->pool, true));
+		sm_notifier_reloading(&m->manager, sm_pool_generation(&m->pool, true));
 		if (prepare_reload(m) < 0) {
 			sm_pool_reload_abort(&m->pool);
 			tell_ready(m, "could not prepare the new generation, see the log");
 		}
 		break;
 	case SM_ACT_RELOADED:
-		sm_info("reload done: generation %u serving with %d workers", m->pool.serving_gen,
-		        m->pool.target);
+		sm_info("reload done: generation %u serving with %d workers",
+		        sm_pool_generation(&m->pool, false), sm_pool_target(&m->pool));
 		commit_reload(m);
 		tell_ready(m, NULL);
 		break;
 	case SM_ACT_ROLLED_BACK:
 		sm_errorx("reload failed: %s; generation %u keeps serving", a->reason,
-		          m->pool.serving_gen);
+		          sm_pool_generation(&m->pool, false));
 		drop_next_config(m);
 		tell_ready(m, a->reason);
 		break;
 	case SM_ACT_EXIT:
-		m->exit_code = a->code;
-		if (a->reason != NULL)
-			snprintf(m->reason, m->reason_len, "%s", a->reason);
+		if (a->code != 0)
+			(void)sm_error_set(m->err, a->code, "%s",
+			                   a->reason[0] ? a->reason : "stopped");
 		m->done = true;
 		ev_break(m->loop, EVBREAK_ALL);
 		break;
@@ -637,7 +480,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	(void)loop;
 	(void)revents;
 	describe_status(w->rstatus, how, sizeof(how));
-	capture_exited(m, w->rpid);
+	output_exited(m, w->rpid);
 	if (sm_pool_exited(&m->pool, w->rpid, how, mono_now(), &info) < 0) {
 		sm_debug("reaped pid %ld, not a worker, which %s", (long)w->rpid, how);
 		return;
@@ -694,7 +537,6 @@ static int open_notify(struct sm_master *m)
 		return 0;
 	if (sm_notify_in_open(&m->notify) < 0)
 		return -1;
-	snprintf(m->notify_var, sizeof(m->notify_var), "NOTIFY_SOCKET=%s", m->notify.name);
 	ev_io_init(&m->notify_watch, on_notify, m->notify.fd, EV_READ);
 	m->notify_watch.data = m;
 	ev_io_start(m->loop, &m->notify_watch);
@@ -703,13 +545,11 @@ static int open_notify(struct sm_master *m)
 
 static void forward(struct sm_master *m, int sig)
 {
-	size_t i;
+	const struct sm_worker *w;
+	size_t iter = 0;
 
-	for (i = 0; i < m->pool.n_workers; i++) {
-		const struct sm_worker *w = &m->pool.workers[i];
-		if (w->pid > 0 && w->state != SM_WORKER_SPAWNING)
-			(void)kill(w->pid, sig);
-	}
+	while ((w = sm_pool_next_worker(&m->pool, &iter)) != NULL)
+		(void)kill(w->pid, sig);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -721,7 +561,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	switch (sig) {
 	case SIGTERM:
-		if (m->pool.phase == SM_PHASE_STOPPING) {
+		if (sm_pool_phase(&m->pool) == SM_PHASE_STOPPING) {
 			sm_info("TERM again: quick shutdown");
 			sm_pool_shutdown(&m->pool, true, mono_now());
 		} else {
@@ -731,9 +571,8 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		break;
 	case SIGINT:
 	case SIGQUIT:
-		if (!m->pool.quick)
+		if (sm_pool_shutdown(&m->pool, true, mono_now()))
 			sm_info("%s: quick shutdown", sm_sig_name(sig));
-		sm_pool_shutdown(&m->pool, true, mono_now());
 		break;
 	case SIGHUP:
 		sm_pool_reload(&m->pool);
@@ -741,15 +580,15 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	case SIGTTIN:
 	case SIGTTOU:
 		sm_pool_scale(&m->pool, sig == SIGTTIN ? 1 : -1);
-		sm_info("%s: %d workers wanted", sm_sig_name(sig), m->pool.target);
+		sm_info("%s: %d workers wanted", sm_sig_name(sig), sm_pool_target(&m->pool));
 		break;
 	case SIGUSR1:
-		(void)sm_logs_reopen();
+		(void)sm_capture_reopen();
 		break;
 	default:
 		break;
 	}
-	if (m->cfg->forward & (UINT64_C(1) << (sig - 1)))
+	if (m->reload.cfg->forward & (UINT64_C(1) << (sig - 1)))
 		forward(m, sig);
 	reconcile(m);
 }
@@ -767,125 +606,104 @@ static void watch_signal(struct sm_master *m, int sig)
 	m->n_signals++;
 }
 
-static int build_env(struct sm_master *m)
+static void start_watchers(struct sm_master *m)
 {
-	const struct sm_master_setup *s = m->setup;
-	char pid[24];
+	size_t i;
 
-	if (sm_env_init(&m->env, s->environ, env_drop) < 0)
-		return -1;
-	snprintf(pid, sizeof(pid), "%ld", (long)m->pid);
-	if (sm_env_set(&m->env, "SENTRIK_MASTER_PID", pid) < 0)
-		return -1;
-	if (s->user_name != NULL && (sm_env_set(&m->env, "HOME", s->home) < 0 ||
-	                             sm_env_set(&m->env, "USER", s->user_name) < 0 ||
-	                             sm_env_set(&m->env, "LOGNAME", s->user_name) < 0))
-		return -1;
-	if (s->n_listen > 0) {
-		char n[24];
-		snprintf(n, sizeof(n), "%zu", s->n_listen);
-		if (sm_env_set(&m->env, "LISTEN_FDS", n) < 0 ||
-		    (s->listen_names != NULL &&
-		     sm_env_set(&m->env, "LISTEN_FDNAMES", s->listen_names) < 0))
-			return -1;
+	for (i = 0; i < sm_sig_n_handled; i++)
+		watch_signal(m, sm_sig_handled[i]);
+	watch_forwarded(m, m->reload.cfg->forward);
+	/* main held these since its first line; they are watched now. */
+	if (sm_sig_release(m->reload.cfg->forward) < 0)
+		sm_warn("cannot unblock signals");
+	ev_child_init(&m->child, on_child, 0, 0);
+	m->child.data = m;
+	ev_child_start(m->loop, &m->child);
+	ev_init(&m->timer, on_timer);
+	m->timer.data = m;
+	ev_init(&m->sink_io, on_sink_writable);
+	m->sink_io.data = m;
+	ev_prepare_init(&m->sink_check, on_sink_check);
+	m->sink_check.data = m;
+	ev_prepare_start(m->loop, &m->sink_check);
+	if (sm_notifier_open(&m->manager, m->setup->environ, m->pid) < 0)
+		sm_warn("NOTIFY_SOCKET '%s' ignored",
+		        getenv("NOTIFY_SOCKET") ? getenv("NOTIFY_SOCKET") : "");
+	if (m->manager.fd >= 0 && m->manager.watchdog_usec > 0) {
+		double every = (double)m->manager.watchdog_usec / 2e6;
+		ev_timer_init(&m->watchdog, on_watchdog, every, every);
+		m->watchdog.data = &m->manager;
+		ev_timer_start(m->loop, &m->watchdog);
 	}
-	return 0;
 }
 
-int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reason_len)
+static void stop_watchers(struct sm_master *m)
+{
+	size_t i;
+
+	output_close_all(m);
+	ev_io_stop(m->loop, &m->sink_io);
+	ev_prepare_stop(m->loop, &m->sink_check);
+	ev_child_stop(m->loop, &m->child);
+	ev_timer_stop(m->loop, &m->timer);
+	ev_timer_stop(m->loop, &m->watchdog);
+	sm_notifier_close(&m->manager);
+	for (i = 0; i < m->n_signals; i++)
+		ev_signal_stop(m->loop, &m->signals[i]);
+	if (m->notify.fd >= 0)
+		ev_io_stop(m->loop, &m->notify_watch);
+	sm_notify_in_close(&m->notify);
+}
+
+int sm_master_run(const struct sm_master_setup *setup, struct sm_error *err)
 {
 	const struct sm_config *cfg = setup->cfg;
 	struct sm_master m = {
 	    .setup = setup,
-	    .cfg = cfg,
 	    .pid = getpid(),
-	    .reason = reason,
-	    .reason_len = reason_len,
+	    .err = err,
 	    .notify.fd = -1,
 	};
+	struct sm_env_shared shared = {
+	    .environ = setup->environ,
+	    .master_pid = m.pid,
+	    .home = setup->home,
+	    .user_name = setup->user_name,
+	    .n_listen = setup->n_listen,
+	    .listen_names = setup->listen_names,
+	};
 	struct sm_pool_params params;
-	size_t i;
-	int sig;
 
-	reason[0] = '\0';
-	pool_params_of(cfg, &params);
-	if (sm_spawn_resolve(cfg->command[0], getenv("PATH"), m.path, sizeof(m.path)) < 0) {
-		snprintf(reason, reason_len, "cannot execute '%s': %s", cfg->command[0],
-		         strerror(errno));
-		return 69;
-	}
-	if (build_env(&m) < 0 || sm_pool_init(&m.pool, &params) < 0) {
-		snprintf(reason, reason_len, "out of memory");
+	sm_error_clear(err);
+	sm_reload_pool_params(cfg, &params);
+	if (sm_reload_init(&m.reload, cfg, setup->argc, setup->argv, err) < 0)
+		return -1;
+	if (sm_env_workers(&m.env, &shared) < 0 || sm_pool_init(&m.pool, &params) < 0) {
 		sm_env_free(&m.env);
-		return 71;
+		return sm_error_set(err, EX_OSERR, "out of memory");
 	}
 	m.loop = ev_default_loop(EVFLAG_AUTO);
-	if (m.loop == NULL) {
-		snprintf(reason, reason_len, "cannot start the event loop");
-		return 71;
-	}
+	if (m.loop == NULL)
+		return sm_error_set(err, EX_OSERR, "cannot start the event loop");
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < sm_sig_n_handled; i++)
-		watch_signal(&m, sm_sig_handled[i]);
-	for (sig = 1; sig <= 64; sig++)
-		if (cfg->forward & (UINT64_C(1) << (sig - 1)))
-			watch_signal(&m, sig);
-	/* main held these since its first line; they are watched now. */
-	if (sm_sig_release(cfg->forward) < 0)
-		sm_warn("cannot unblock signals");
-	ev_child_init(&m.child, on_child, 0, 0);
-	m.child.data = &m;
-	ev_child_start(m.loop, &m.child);
-	ev_init(&m.timer, on_timer);
-	m.timer.data = &m;
-	ev_init(&m.sink_io, on_sink_writable);
-	m.sink_io.data = &m;
-	ev_prepare_init(&m.sink_check, on_sink_check);
-	m.sink_check.data = &m;
-	ev_prepare_start(m.loop, &m.sink_check);
-
-	if (sm_notifier_open(&m.manager, setup->environ, m.pid) < 0)
-		sm_warn("NOTIFY_SOCKET '%s' ignored",
-		        getenv("NOTIFY_SOCKET") ? getenv("NOTIFY_SOCKET") : "");
-	if (m.manager.fd >= 0 && m.manager.watchdog_usec > 0) {
-		double every = (double)m.manager.watchdog_usec / 2e6;
-		ev_timer_init(&m.watchdog, on_watchdog, every, every);
-		m.watchdog.data = &m;
-		ev_timer_start(m.loop, &m.watchdog);
-	}
+	start_watchers(&m);
 	if (wants_notify(cfg) && open_notify(&m) < 0) {
-		snprintf(reason, reason_len, "cannot create the workers' notify socket: %s",
-		         strerror(errno));
-		m.exit_code = 71;
+		sm_error_set(err, EX_OSERR, "cannot create the workers' notify socket: %s",
+		             strerror(errno));
 		m.done = true;
 	}
-
 	if (!m.done) {
-		sm_info("starting %d workers of '%s'%s", cfg->workers, m.path,
+		sm_info("starting %d workers of '%s'%s", cfg->workers, m.reload.path,
 		        setup->is_pid1 ? " as PID 1" : "");
 		reconcile(&m);
 	}
 	if (!m.done)
 		ev_run(m.loop, 0);
 
-	capture_close_all(&m);
-	ev_io_stop(m.loop, &m.sink_io);
-	ev_prepare_stop(m.loop, &m.sink_check);
-	ev_child_stop(m.loop, &m.child);
-	ev_timer_stop(m.loop, &m.timer);
-	ev_timer_stop(m.loop, &m.watchdog);
-	sm_notifier_close(&m.manager);
-	for (i = 0; i < m.n_signals; i++)
-		ev_signal_stop(m.loop, &m.signals[i]);
-	if (m.notify.fd >= 0)
-		ev_io_stop(m.loop, &m.notify_watch);
-	sm_notify_in_close(&m.notify);
+	stop_watchers(&m);
 	drop_next_config(&m);
-	if (m.own_cfg != NULL) {
-		sm_config_free(m.own_cfg);
-		free(m.own_cfg);
-	}
+	sm_reload_free(&m.reload);
 	sm_pool_free(&m.pool);
 	sm_env_free(&m.env);
-	return m.exit_code;
+	return sm_error_failed(err) ? -1 : 0;
 }

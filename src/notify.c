@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <sentrik/log.h>
 #include <sentrik/notify.h>
 
 static bool line_is(const char *line, size_t len, const char *kv)
@@ -102,6 +104,7 @@ int sm_notifier_open(struct sm_notifier *n, char *const *env, pid_t self)
 
 	memset(n, 0, sizeof(*n));
 	n->fd = -1;
+	n->mainpid = self;
 	if (usec != NULL && (wpid == NULL || strtol(wpid, NULL, 10) == (long)self))
 		n->watchdog_usec = strtoull(usec, NULL, 10);
 	if (sock == NULL || *sock == '\0')
@@ -130,6 +133,57 @@ void sm_notifier_close(struct sm_notifier *n)
 	if (n->fd >= 0)
 		close(n->fd);
 	n->fd = -1;
+}
+
+/* Every message comes from the master itself, so NotifyAccess=main is
+ * enough. */
+void sm_notifier_tell(const struct sm_notifier *n, const char *text)
+{
+	if (sm_notifier_send(n, text) < 0)
+		sm_debug("cannot notify the service manager: %s", strerror(errno));
+}
+
+/* STATUS is one line: why is cut at a newline. */
+void sm_notifier_ready(struct sm_notifier *n, int workers, unsigned generation, const char *why)
+{
+	char msg[512], mainpid[40] = "";
+
+	if (n->fd < 0)
+		return;
+	if (!n->told_ready)
+		snprintf(mainpid, sizeof(mainpid), "MAINPID=%ld\n", (long)n->mainpid);
+	n->told_ready = true;
+	if (why == NULL)
+		snprintf(msg, sizeof(msg), "READY=1\n%sSTATUS=%d workers ready, generation %u",
+		         mainpid, workers, generation);
+	else
+		snprintf(msg, sizeof(msg),
+		         "READY=1\nSTATUS=reload failed, generation %u keeps serving: %.*s",
+		         generation, (int)strcspn(why, "\n"), why);
+	sm_notifier_tell(n, msg);
+}
+
+void sm_notifier_reloading(const struct sm_notifier *n, unsigned generation)
+{
+	struct timespec ts;
+	char msg[128];
+
+	if (n->fd < 0 || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return;
+	snprintf(msg, sizeof(msg),
+	         "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading: starting generation %u",
+	         (unsigned long long)ts.tv_sec * 1000000ULL +
+	             (unsigned long long)ts.tv_nsec / 1000ULL,
+	         generation);
+	sm_notifier_tell(n, msg);
+}
+
+void sm_notifier_stopping(struct sm_notifier *n)
+{
+	if (n->told_stopping)
+		return;
+	n->told_stopping = true;
+	sm_notifier_tell(n, "STOPPING=1\nSTATUS=stopping");
 }
 
 int sm_notify_in_open(struct sm_notify_in *in)

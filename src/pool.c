@@ -1,11 +1,12 @@
-/* pool: slots, worker states, generations and restart backoff, as pure
- * state transitions.  Events change the table; sm_pool_step() compares it
- * with what is wanted and returns the actions that close the gap. */
+/* pool: a reconcile loop over slots.  Events change the slot and worker
+ * table; sm_pool_step() compares it with what is wanted (target workers per
+ * live generation, deadlines) and returns the actions that close the gap. */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include <sentrik/pool.h>
 
@@ -54,19 +55,48 @@ struct sm_worker *sm_pool_find(struct sm_pool *pool, pid_t pid)
 	return NULL;
 }
 
-size_t sm_pool_count(const struct sm_pool *pool, unsigned gen, enum sm_worker_state state)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < pool->n_workers; i++)
-		if (pool->workers[i].generation == gen && pool->workers[i].state == state)
-			n++;
-	return n;
-}
-
 size_t sm_pool_live(const struct sm_pool *pool)
 {
 	return pool->n_workers;
+}
+
+const struct sm_worker *sm_pool_next_worker(const struct sm_pool *pool, size_t *iter)
+{
+	while (*iter < pool->n_workers) {
+		const struct sm_worker *w = &pool->workers[(*iter)++];
+		if (w->pid > 0 && w->state != SM_WORKER_SPAWNING)
+			return w;
+	}
+	return NULL;
+}
+
+void sm_pool_set_params(struct sm_pool *pool, const struct sm_pool_params *params)
+{
+	struct sm_pool_params p = *params;
+
+	p.workers = pool->params.workers;
+	p.max_workers = pool->params.max_workers; /* sizes the slot table */
+	pool->params = p;
+}
+
+enum sm_phase sm_pool_phase(const struct sm_pool *pool)
+{
+	return pool->phase;
+}
+
+int sm_pool_target(const struct sm_pool *pool)
+{
+	return pool->target;
+}
+
+unsigned sm_pool_generation(const struct sm_pool *pool, bool starting)
+{
+	return starting ? pool->pending_gen : pool->serving_gen;
+}
+
+bool sm_pool_reloading(const struct sm_pool *pool)
+{
+	return pool->reloading;
 }
 
 static void notice(struct sm_pool *pool, enum sm_action_type type, const char *reason)
@@ -122,7 +152,7 @@ static bool is_above_target(const struct sm_pool *pool, const struct sm_worker *
 	return w->slot > pool->target;
 }
 
-void sm_pool_shutdown(struct sm_pool *pool, bool quick, double now)
+bool sm_pool_shutdown(struct sm_pool *pool, bool quick, double now)
 {
 	size_t i;
 
@@ -131,20 +161,21 @@ void sm_pool_shutdown(struct sm_pool *pool, bool quick, double now)
 	pool->reload_again = false;
 	retire_where(pool, is_any);
 	if (!quick || pool->quick)
-		return;
+		return false;
 	pool->quick = true;
 	for (i = 0; i < pool->n_workers; i++) {
 		struct sm_worker *w = &pool->workers[i];
 		if (w->state == SM_WORKER_STOPPING && w->deadline > now + SM_QUICK_TIMEOUT)
 			w->deadline = now + SM_QUICK_TIMEOUT;
 	}
+	return true;
 }
 
 static void boot_fail(struct sm_pool *pool, const char *reason, double now)
 {
 	if (pool->phase == SM_PHASE_STOPPING)
 		return;
-	pool->exit_code = 69;
+	pool->exit_code = EX_UNAVAILABLE;
 	snprintf(pool->reason, sizeof(pool->reason), "%s", reason);
 	sm_pool_shutdown(pool, true, now);
 }
@@ -278,7 +309,7 @@ int sm_pool_exited(struct sm_pool *pool, pid_t pid, const char *how, double now,
                    struct sm_exit_info *info)
 {
 	struct sm_worker *w = sm_pool_find(pool, pid);
-	char reason[256];
+	char reason[SM_POOL_REASON_MAX];
 	bool retired, boot_failure;
 
 	if (w == NULL)
@@ -292,7 +323,7 @@ int sm_pool_exited(struct sm_pool *pool, pid_t pid, const char *how, double now,
 	retired = w->retire;
 	/* Under --ready exec a worker is "ready" the moment it exec'd, so one
 	 * that dies at once during the boot (bad config, missing secret) would
-	 * otherwise become a restart loop instead of a clear exit 69. */
+	 * otherwise become a restart loop instead of a clear EX_UNAVAILABLE. */
 	boot_failure =
 	    w->first_start &&
 	    (!w->was_ready || (pool->params.ready_on_exec && info->lifetime < SM_BACKOFF_EARLY));
@@ -339,82 +370,129 @@ static void set_next(double *next, double at)
 		*next = at;
 }
 
-/* Stop what is retiring, SIGKILL what overstayed, kill what hangs. */
+/* Every action is made here: w gives its slot, generation and pid (NULL
+ * for a notice); reason is copied into the action (NULL: none). */
+static struct sm_action make_action(enum sm_action_type type, const struct sm_worker *w, int sig,
+                                    const char *reason)
+{
+	struct sm_action a = {.type = type, .sig = sig};
+
+	if (w != NULL) {
+		a.slot = w->slot;
+		a.generation = w->generation;
+		a.pid = w->pid;
+	}
+	if (reason != NULL)
+		snprintf(a.reason, sizeof(a.reason), "%s", reason);
+	return a;
+}
+
+static struct sm_action kill_action(struct sm_worker *w, const char *reason)
+{
+	w->state = SM_WORKER_STOPPING;
+	w->killed = true;
+	return make_action(SM_ACT_KILL, w, SIGKILL, reason);
+}
+
+/* A worker asked to stop: the stop signal once (TERM once a shutdown turns
+ * quick), then SIGKILL when the graceful (or quick) timeout is over. */
+static size_t step_stopping(struct sm_pool *pool, struct sm_worker *w, double now,
+                            struct sm_action *acts, size_t max, double *next)
+{
+	double grace = pool->quick ? SM_QUICK_TIMEOUT : pool->params.graceful_timeout;
+	char why[SM_POOL_REASON_MAX];
+	size_t n = 0;
+
+	if (w->state != SM_WORKER_STOPPING) {
+		int sig = pool->quick ? SIGTERM : pool->params.stop_signal;
+		w->state = SM_WORKER_STOPPING;
+		w->deadline = now + grace;
+		w->last_signal = sig;
+		acts[n++] = make_action(SM_ACT_SIGNAL, w, sig, NULL);
+		if (n == max)
+			return n;
+	}
+	if (w->killed)
+		return n;
+	if (pool->quick && w->last_signal != SIGTERM && w->retire) {
+		w->last_signal = SIGTERM;
+		acts[n++] = make_action(SM_ACT_SIGNAL, w, SIGTERM, NULL);
+		if (n == max)
+			return n;
+	}
+	if (now < w->deadline) {
+		set_next(next, w->deadline);
+		return n;
+	}
+	snprintf(why, sizeof(why), "did not stop within %g s", grace);
+	acts[n++] = kill_action(w, why);
+	return n;
+}
+
+/* Whether a deadline (0: none) has come; one still ahead is when to call
+ * again. */
+static bool deadline_passed(double at, double now, double *next)
+{
+	if (at <= 0)
+		return false;
+	if (now < at) {
+		set_next(next, at);
+		return false;
+	}
+	return true;
+}
+
+/* A worker not ready by --ready-timeout is killed; at boot that fails the
+ * boot, in a reload's new generation it rolls the reload back. */
+static size_t step_ready_timeout(struct sm_pool *pool, struct sm_worker *w, double now,
+                                 struct sm_action *act, double *next)
+{
+	char why[SM_POOL_REASON_MAX];
+
+	if (!deadline_passed(w->deadline, now, next))
+		return 0;
+	snprintf(why, sizeof(why), "worker %d (pid %ld) not ready after %g s", w->slot,
+	         (long)w->pid, pool->params.ready_timeout);
+	if (w->generation == pool->serving_gen && pool->phase == SM_PHASE_BOOT)
+		boot_fail(pool, why, now);
+	else if (pool->reloading && w->generation == pool->pending_gen)
+		rollback(pool, why);
+	*act = kill_action(w, why);
+	return 1;
+}
+
+/* A ready worker whose last WATCHDOG=1 is older than --timeout hangs. */
+static size_t step_watchdog(struct sm_pool *pool, struct sm_worker *w, double now,
+                            struct sm_action *act, double *next)
+{
+	char why[SM_POOL_REASON_MAX];
+
+	if (!deadline_passed(w->watchdog_at, now, next))
+		return 0;
+	snprintf(why, sizeof(why), "worker %d (pid %ld) sent no WATCHDOG=1 for %g s", w->slot,
+	         (long)w->pid, pool->params.watchdog_timeout);
+	*act = kill_action(w, why);
+	return 1;
+}
+
+/* Each worker against its deadline: stop what is retiring, SIGKILL what
+ * overstayed its stop, kill what never got ready or stopped answering. */
 static size_t step_stops(struct sm_pool *pool, double now, struct sm_action *acts, size_t max,
                          double *next)
 {
-	double grace = pool->quick ? SM_QUICK_TIMEOUT : pool->params.graceful_timeout;
 	size_t i, n = 0;
 
 	for (i = 0; i < pool->n_workers && n < max; i++) {
 		struct sm_worker *w = &pool->workers[i];
-		int sig = pool->quick ? SIGTERM : pool->params.stop_signal;
 
 		if (w->state == SM_WORKER_SPAWNING)
 			continue;
-		if (w->retire && w->state != SM_WORKER_STOPPING) {
-			w->state = SM_WORKER_STOPPING;
-			w->deadline = now + grace;
-			w->last_signal = sig;
-			acts[n++] = (struct sm_action){
-			    SM_ACT_SIGNAL, w->slot, w->generation, w->pid, sig, 0, NULL};
-			if (n == max)
-				break;
-		}
-		if (w->state == SM_WORKER_STOPPING && !w->killed) {
-			if (pool->quick && w->last_signal != SIGTERM && w->retire) {
-				w->last_signal = SIGTERM;
-				acts[n++] = (struct sm_action){
-				    SM_ACT_SIGNAL, w->slot, w->generation, w->pid,
-				    SIGTERM,       0,       NULL};
-				if (n == max)
-					break;
-			}
-			if (now >= w->deadline) {
-				w->killed = true;
-				snprintf(pool->kill_reason, sizeof(pool->kill_reason),
-				         "did not stop within %g s", grace);
-				acts[n++] = (struct sm_action){
-				    SM_ACT_KILL, w->slot, w->generation,    w->pid,
-				    SIGKILL,     0,       pool->kill_reason};
-			} else {
-				set_next(next, w->deadline);
-			}
-			continue;
-		}
-		if (w->state == SM_WORKER_STARTING && w->deadline > 0) {
-			if (now < w->deadline) {
-				set_next(next, w->deadline);
-				continue;
-			}
-			snprintf(pool->kill_reason, sizeof(pool->kill_reason),
-			         "worker %d (pid %ld) not ready after %g s", w->slot, (long)w->pid,
-			         pool->params.ready_timeout);
-			if (w->generation == pool->serving_gen && pool->phase == SM_PHASE_BOOT)
-				boot_fail(pool, pool->kill_reason, now);
-			else if (pool->reloading && w->generation == pool->pending_gen)
-				rollback(pool, pool->kill_reason);
-			w->state = SM_WORKER_STOPPING;
-			w->killed = true;
-			acts[n++] =
-			    (struct sm_action){SM_ACT_KILL, w->slot, w->generation,    w->pid,
-			                       SIGKILL,     0,       pool->kill_reason};
-			continue;
-		}
-		if (w->state == SM_WORKER_READY && w->watchdog_at > 0) {
-			if (now < w->watchdog_at) {
-				set_next(next, w->watchdog_at);
-				continue;
-			}
-			snprintf(pool->kill_reason, sizeof(pool->kill_reason),
-			         "worker %d (pid %ld) sent no WATCHDOG=1 for %g s", w->slot,
-			         (long)w->pid, pool->params.watchdog_timeout);
-			w->state = SM_WORKER_STOPPING;
-			w->killed = true;
-			acts[n++] =
-			    (struct sm_action){SM_ACT_KILL, w->slot, w->generation,    w->pid,
-			                       SIGKILL,     0,       pool->kill_reason};
-		}
+		if (w->retire || w->state == SM_WORKER_STOPPING)
+			n += step_stopping(pool, w, now, acts + n, max - n, next);
+		else if (w->state == SM_WORKER_STARTING)
+			n += step_ready_timeout(pool, w, now, acts + n, next);
+		else
+			n += step_watchdog(pool, w, now, acts + n, next);
 	}
 	return n;
 }
@@ -440,7 +518,7 @@ static size_t step_spawns(struct sm_pool *pool, unsigned gen, double now, struct
 		w->slot = slot;
 		w->generation = gen;
 		w->state = SM_WORKER_SPAWNING;
-		acts[n++] = (struct sm_action){SM_ACT_SPAWN, slot, gen, 0, 0, 0, NULL};
+		acts[n++] = make_action(SM_ACT_SPAWN, w, 0, NULL);
 	}
 	return n;
 }
@@ -459,9 +537,11 @@ static bool all_ready(const struct sm_pool *pool, unsigned gen)
 	return ready == pool->target;
 }
 
+/* A notice, or the exit with its code: an action of its own. */
 static size_t one(struct sm_action *acts, enum sm_action_type type, int code, const char *reason)
 {
-	acts[0] = (struct sm_action){.type = type, .code = code, .reason = reason};
+	acts[0] = make_action(type, NULL, 0, reason);
+	acts[0].code = code;
 	return 1;
 }
 

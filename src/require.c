@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include <sentrik/require.h>
-#include <sentrik/spawn.h>
+#include <sentrik/env.h>
 
 int sm_require_env(const struct sm_config *cfg, char *const *env, struct sm_report *rep)
 {

@@ -174,15 +174,6 @@ pid_t sm_spawn_finish(struct sm_spawn_pending *pending, struct sm_spawn_error *e
 	return -1;
 }
 
-pid_t sm_spawn(const struct sm_spawn *req, struct sm_spawn_error *error)
-{
-	struct sm_spawn_pending pending;
-
-	if (sm_spawn_start(req, &pending, error) < 0)
-		return -1;
-	return sm_spawn_finish(&pending, error);
-}
-
 static int executable_file(const char *path)
 {
 	struct stat st;
@@ -266,95 +257,4 @@ int sm_spawn_resolve(const char *cmd, const char *path_env, char *out, size_t ou
 	}
 	errno = saw_eacces ? EACCES : ENOENT;
 	return -1;
-}
-
-static int env_drops(const char *var, const char *const *drop)
-{
-	for (; drop != NULL && *drop != NULL; drop++) {
-		size_t len = strlen(*drop);
-		if (strncmp(var, *drop, len) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int env_reserve(struct sm_env *env, size_t more)
-{
-	if (env->n + more + 1 > env->cap) {
-		size_t cap = (env->n + more + 1) * 2;
-		char **vars = realloc(env->vars, cap * sizeof(char *));
-		if (vars == NULL)
-			return -1;
-		env->vars = vars;
-		env->cap = cap;
-	}
-	return 0;
-}
-
-int sm_env_init(struct sm_env *env, char *const *source, const char *const *drop)
-{
-	memset(env, 0, sizeof(*env));
-	if (env_reserve(env, 16) < 0)
-		return -1;
-	for (; source != NULL && *source != NULL; source++) {
-		if (env_drops(*source, drop) || strchr(*source, '=') == NULL)
-			continue;
-		if (env_reserve(env, 1) < 0 || (env->vars[env->n] = strdup(*source)) == NULL) {
-			sm_env_free(env);
-			return -1;
-		}
-		env->n++;
-	}
-	env->vars[env->n] = NULL;
-	return 0;
-}
-
-static ssize_t env_find(const struct sm_env *env, const char *name)
-{
-	size_t i, len = strlen(name);
-
-	for (i = 0; i < env->n; i++)
-		if (strncmp(env->vars[i], name, len) == 0 && env->vars[i][len] == '=')
-			return (ssize_t)i;
-	return -1;
-}
-
-int sm_env_set(struct sm_env *env, const char *name, const char *value)
-{
-	size_t len = strlen(name) + strlen(value) + 2;
-	ssize_t at = env_find(env, name);
-	char *var = malloc(len);
-
-	if (var == NULL || env_reserve(env, 1) < 0) {
-		free(var);
-		return -1;
-	}
-	memcpy(var, name, strlen(name));
-	var[strlen(name)] = '=';
-	strcpy(var + strlen(name) + 1, value);
-	if (at >= 0) {
-		free(env->vars[at]);
-		env->vars[at] = var;
-	} else {
-		env->vars[env->n++] = var;
-		env->vars[env->n] = NULL;
-	}
-	return 0;
-}
-
-const char *sm_env_get(const struct sm_env *env, const char *name)
-{
-	ssize_t at = env_find(env, name);
-
-	return at >= 0 ? env->vars[at] + strlen(name) + 1 : NULL;
-}
-
-void sm_env_free(struct sm_env *env)
-{
-	size_t i;
-
-	for (i = 0; i < env->n; i++)
-		free(env->vars[i]);
-	free(env->vars);
-	memset(env, 0, sizeof(*env));
 }

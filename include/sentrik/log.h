@@ -1,5 +1,5 @@
 /* log: the master's own diagnostics, in the text or JSON line format of
- * SPEC §6.  Lines go to a sink (standard error until logs.c installs one). */
+ * SPEC §6.  Lines go to a sink (standard error until capture.c installs one). */
 #ifndef SENTRIK_LOG_H
 #define SENTRIK_LOG_H
 
@@ -13,10 +13,7 @@ typedef void (*sm_log_sink_fn)(const char *buf, size_t len, void *ctx);
 
 void sm_log_setup(enum sm_log_level min, enum sm_log_format format);
 void sm_log_set_sink(sm_log_sink_fn fn, void *ctx);
-enum sm_log_format sm_log_format(void);
-int sm_log_enabled(enum sm_log_level level);
 
-void sm_log(enum sm_log_level level, const char *fmt, ...) SM_ATTR_PRINTF(2, 3);
 /* sm_warn* append ": strerror(errno)"; the x forms do not. */
 void sm_debug(const char *fmt, ...) SM_ATTR_PRINTF(1, 2);
 void sm_info(const char *fmt, ...) SM_ATTR_PRINTF(1, 2);

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <sentrik/config.h>
+#include <sentrik/error.h>
 
 /* What the start-up phases hand to the loop. */
 struct sm_master_setup {
@@ -21,8 +22,8 @@ struct sm_master_setup {
 	char *const *argv;
 };
 
-/* Run until shutdown.  Returns the exit code; *reason then says why when
- * it is not 0. */
-int sm_master_run(const struct sm_master_setup *setup, char *reason, size_t reason_len);
+/* Run until shutdown.  0 after a clean one, or -1 with *err saying why
+ * (EX_UNAVAILABLE: the workers could not start; EX_OSERR: the system). */
+int sm_master_run(const struct sm_master_setup *setup, struct sm_error *err);
 
 #endif

@@ -36,6 +36,9 @@ struct sm_notifier {
 	struct sockaddr_un addr;
 	socklen_t addrlen;
 	uint64_t watchdog_usec; /* WATCHDOG_USEC for us, 0 = none */
+	pid_t mainpid;          /* the master: MAINPID in the first READY=1 */
+	bool told_ready;
+	bool told_stopping;
 };
 
 /* Read NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID from env (a
@@ -45,6 +48,17 @@ int sm_notifier_open(struct sm_notifier *n, char *const *env, pid_t self);
 /* Send text as one datagram; 0 when there is no manager. */
 int sm_notifier_send(const struct sm_notifier *n, const char *text);
 void sm_notifier_close(struct sm_notifier *n);
+
+/* The master's words to the manager (SPEC §7), each a no-op without one.
+ * A lost datagram only costs the manager a status line, so a failure is
+ * logged at debug level. */
+void sm_notifier_tell(const struct sm_notifier *n, const char *text);
+/* READY=1 with the pool's state (MAINPID the first time), or with why set
+ * after a failed reload, why generation keeps serving. */
+void sm_notifier_ready(struct sm_notifier *n, int workers, unsigned generation, const char *why);
+void sm_notifier_reloading(const struct sm_notifier *n, unsigned generation);
+/* STOPPING=1, once. */
+void sm_notifier_stopping(struct sm_notifier *n);
 
 /* The master's own socket for its workers: a datagram socket in the
  * abstract namespace with a kernel-chosen unique name and SO_PASSCRED, so

@@ -1,6 +1,8 @@
-/* pool: the pure state of the worker pool — slots, worker states,
- * generations, restart backoff, shutdown — as a table of state x event.
- * It makes no system calls: events go in, actions for the master come out. */
+/* pool: the worker pool as a reconcile loop over slots.  Events (spawned,
+ * ready, exited, scale, reload, shutdown) change the slot and worker table;
+ * sm_pool_step() compares it with what is wanted (target workers of the
+ * serving generation, and of the starting one during a reload) and returns
+ * the actions that close the gap.  It makes no system calls. */
 #ifndef SENTRIK_POOL_H
 #define SENTRIK_POOL_H
 
@@ -8,11 +10,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define SM_BACKOFF_FIRST 0.1  /* delay after a first early death */
-#define SM_BACKOFF_MAX 10.0   /* the delay never grows past this */
-#define SM_BACKOFF_EARLY 1.0  /* a worker dying younger than this died early */
-#define SM_BACKOFF_RESET 10.0 /* a worker living this long resets the delay */
-#define SM_QUICK_TIMEOUT 1.0  /* quick shutdown: SIGKILL after this */
+#define SM_BACKOFF_FIRST 0.1   /* delay after a first early death */
+#define SM_BACKOFF_MAX 10.0    /* the delay never grows past this */
+#define SM_BACKOFF_EARLY 1.0   /* a worker dying younger than this died early */
+#define SM_BACKOFF_RESET 10.0  /* a worker living this long resets the delay */
+#define SM_QUICK_TIMEOUT 1.0   /* quick shutdown: SIGKILL after this */
+#define SM_POOL_REASON_MAX 256 /* one line saying why, for the log */
 
 enum sm_worker_state {
 	SM_WORKER_SPAWNING, /* asked for, fork not done yet */
@@ -70,14 +73,13 @@ struct sm_pool {
 	unsigned next_gen;
 	bool reloading;
 	bool reload_again;
-	int exit_code;
+	int exit_code; /* an EX_* status of <sysexits.h>, 0 while all is well */
 	bool exit_sent;
-	char reason[256]; /* why the pool is stopping with a non-zero code */
+	char reason[SM_POOL_REASON_MAX]; /* why the pool is stopping with a non-zero code */
 	/* Notices wait here until the next step hands them out, one a call. */
 	int notices[4];
 	size_t n_notices;
-	char notice_reason[256];
-	char kill_reason[256];
+	char notice_reason[SM_POOL_REASON_MAX];
 };
 
 enum sm_action_type {
@@ -88,7 +90,7 @@ enum sm_action_type {
 	SM_ACT_RELOAD_START, /* a new generation starts */
 	SM_ACT_RELOADED,     /* the new generation took over */
 	SM_ACT_ROLLED_BACK,  /* the new generation failed; reason set */
-	SM_ACT_EXIT,         /* nothing left: exit with code */
+	SM_ACT_EXIT,         /* nothing left: exit with code (an EX_* status) */
 };
 
 struct sm_action {
@@ -98,7 +100,7 @@ struct sm_action {
 	pid_t pid;
 	int sig;
 	int code;
-	const char *reason;
+	char reason[SM_POOL_REASON_MAX]; /* its own copy; "" = none */
 };
 
 /* What became of a worker that exited, for the master's log line. */
@@ -124,7 +126,8 @@ int sm_pool_exited(struct sm_pool *pool, pid_t pid, const char *how, double now,
                    struct sm_exit_info *info);
 void sm_pool_scale(struct sm_pool *pool, int delta);
 void sm_pool_reload(struct sm_pool *pool);
-void sm_pool_shutdown(struct sm_pool *pool, bool quick, double now);
+/* true when this call made the shutdown quick. */
+bool sm_pool_shutdown(struct sm_pool *pool, bool quick, double now);
 /* A reload that cannot even start (bad config): nothing changes. */
 void sm_pool_reload_abort(struct sm_pool *pool);
 
@@ -141,7 +144,21 @@ size_t sm_pool_step(struct sm_pool *pool, double now, struct sm_action *acts, si
 double sm_backoff_next(double *slot_delay, double lifetime);
 
 struct sm_worker *sm_pool_find(struct sm_pool *pool, pid_t pid);
-size_t sm_pool_count(const struct sm_pool *pool, unsigned gen, enum sm_worker_state state);
 size_t sm_pool_live(const struct sm_pool *pool);
+/* The running workers (forked, not reaped yet), one a call: start with
+ * *iter = 0; NULL after the last. */
+const struct sm_worker *sm_pool_next_worker(const struct sm_pool *pool, size_t *iter);
+
+/* A reload's new settings.  workers and max_workers are left as they are:
+ * the slot table keeps its size and the target changes by sm_pool_scale. */
+void sm_pool_set_params(struct sm_pool *pool, const struct sm_pool_params *params);
+
+/* Read-only views for the master's log lines and decisions. */
+enum sm_phase sm_pool_phase(const struct sm_pool *pool);
+int sm_pool_target(const struct sm_pool *pool);
+/* The generation serving; with starting, the one a running reload starts
+ * (false from sm_pool_reloading() when there is none). */
+unsigned sm_pool_generation(const struct sm_pool *pool, bool starting);
+bool sm_pool_reloading(const struct sm_pool *pool);
 
 #endif

@@ -7,8 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define SM_LISTEN_PID_VAR "LISTEN_PID="
-#define SM_LISTEN_PID_ROOM 24 /* bytes after '=' for the pid digits */
+#include <sentrik/env.h> /* struct sm_env; LISTEN_PID's room the child fills */
 
 struct sm_spawn {
 	const char *path; /* resolved executable */
@@ -33,17 +32,13 @@ struct sm_spawn_pending {
 	int report_fd; /* the close-on-exec pipe: EOF = exec done */
 };
 
-/* The two halves of sm_spawn(), so a batch of workers is forked first and
- * confirmed after, their execs running in parallel with the next forks.
+/* Start one worker in two halves, so a batch of workers is forked first
+ * and confirmed after, their execs running in parallel with the next forks.
  * start: 0, or -1 with *error when fork itself failed.  finish: the pid,
  * or -1 with *error (the child already reaped). */
 int sm_spawn_start(const struct sm_spawn *req, struct sm_spawn_pending *pending,
                    struct sm_spawn_error *error);
 pid_t sm_spawn_finish(struct sm_spawn_pending *pending, struct sm_spawn_error *error);
-
-/* Start one worker.  Returns its pid once its exec succeeded, or -1 with
- * *error filled (the child, if any, is already reaped). */
-pid_t sm_spawn(const struct sm_spawn *req, struct sm_spawn_error *error);
 
 /* Find cmd in PATH as execvp would, for the current user, before any fork.
  * 0 with out filled, or -1 with errno (ENOENT, EACCES, ENAMETOOLONG). */
@@ -55,18 +50,5 @@ int sm_spawn_resolve(const char *cmd, const char *path_env, char *out, size_t ou
  * stay out of the master.  out is plain data, no pointers.  0, or -1 with
  * errno when the child could not be started or did not answer in full. */
 int sm_spawn_call(void (*fn)(void *ctx, void *out), void *ctx, void *out, size_t len);
-
-/* A growable, NULL-terminated environment. */
-struct sm_env {
-	char **vars;
-	size_t n, cap;
-};
-
-/* Copy source, leaving out every variable whose name starts with one of
- * the NULL-terminated drop prefixes ("LISTEN_" ...) or equals one ("X="). */
-int sm_env_init(struct sm_env *env, char *const *source, const char *const *drop);
-int sm_env_set(struct sm_env *env, const char *name, const char *value);
-const char *sm_env_get(const struct sm_env *env, const char *name);
-void sm_env_free(struct sm_env *env);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <cmocka.h>
 
 #include <sentrik/pool.h>
@@ -21,8 +22,7 @@
 struct sim {
 	struct sm_pool pool;
 	pid_t next_pid;
-	struct sm_action log[4096];
-	char reasons[64][256];
+	struct sm_action log[4096]; /* each with its own copy of its reason */
 	size_t n_log;
 	double next;
 	int fail_slot; /* a SPAWN of this slot fails; 0 = none */
@@ -64,12 +64,7 @@ static size_t run(struct sim *s, double now)
 	while ((n = sm_pool_step(&s->pool, now, acts, 8, &s->next)) > 0) {
 		assert_true(++guard < 10000);
 		for (i = 0; i < n; i++) {
-			struct sm_action a = acts[i];
-			if (a.reason != NULL && s->n_log < 64) {
-				snprintf(s->reasons[s->n_log], sizeof(s->reasons[0]), "%s",
-				         a.reason);
-				a.reason = s->reasons[s->n_log];
-			}
+			const struct sm_action a = acts[i];
 			if (s->n_log < sizeof(s->log) / sizeof(s->log[0]))
 				s->log[s->n_log++] = a;
 			if (a.type != SM_ACT_SPAWN)
@@ -230,7 +225,7 @@ static void boot_fails_on_spawn_failure(void **state)
 	from = run(s, 1.0);
 	a = find(s, from, SM_ACT_EXIT);
 	assert_non_null(a);
-	assert_int_equal(a->code, 69);
+	assert_int_equal(a->code, EX_UNAVAILABLE);
 	assert_string_equal(a->reason, NO_EXEC);
 	assert_int_equal(count(s, from, SM_ACT_SPAWN), 0);
 	from = run(s, 2);
@@ -258,7 +253,7 @@ static void boot_fails_on_early_exit(void **state)
 	from = run(s, 0.06);
 	a = find(s, from, SM_ACT_EXIT);
 	assert_non_null(a);
-	assert_int_equal(a->code, 69);
+	assert_int_equal(a->code, EX_UNAVAILABLE);
 	snprintf(want, sizeof(want),
 	         "worker 1 (pid %ld) exited with status 3 right after its start", (long)p1);
 	assert_string_equal(a->reason, want);
@@ -275,7 +270,7 @@ static void boot_fails_on_early_exit(void **state)
 	from = run(s, 5);
 	a = find(s, from, SM_ACT_EXIT);
 	assert_non_null(a);
-	assert_int_equal(a->code, 69);
+	assert_int_equal(a->code, EX_UNAVAILABLE);
 	snprintf(want, sizeof(want), "worker 1 (pid %ld) exited with status 3 before it was ready",
 	         (long)p1);
 	assert_string_equal(a->reason, want);
@@ -438,7 +433,7 @@ static void graceful_shutdown(void **state)
 	from = run(s, 15.01);
 	assert_int_equal(count(s, from, SM_ACT_EXIT), 1);
 	assert_int_equal(find(s, from, SM_ACT_EXIT)->code, 0);
-	assert_null(find(s, from, SM_ACT_EXIT)->reason);
+	assert_string_equal(find(s, from, SM_ACT_EXIT)->reason, "");
 	sim_free(s);
 }
 
@@ -664,7 +659,7 @@ static void ready_timeout(void **state)
 	from = run(s, 5.01);
 	a = find(s, from, SM_ACT_EXIT);
 	assert_non_null(a);
-	assert_int_equal(a->code, 69);
+	assert_int_equal(a->code, EX_UNAVAILABLE);
 	assert_non_null(strstr(a->reason, "not ready after 5 s"));
 	sim_free(s);
 
@@ -719,6 +714,82 @@ static void watchdog_kill(void **state)
 	s = sim_new(1, 8, true, 0);
 	run(s, 0);
 	assert_int_equal(sm_pool_watchdog(&s->pool, pid_of(s, 1, 0), 1), -1);
+	sim_free(s);
+}
+
+/* Two workers silent past --timeout are killed in the same step: each
+ * KILL names its own worker, not the last one's. */
+static void two_kills_in_one_step(void **state)
+{
+	struct sim *s = sim_new(2, 8, true, 0);
+	const struct sm_action *a;
+	char want[2][128];
+	pid_t p[2];
+	size_t from, i;
+
+	(void)state;
+	s->pool.params.watchdog_timeout = 3;
+	run(s, 0);
+	for (i = 0; i < 2; i++) {
+		p[i] = pid_of(s, (int)i + 1, 0);
+		assert_int_equal(sm_pool_watchdog(&s->pool, p[i], 20), 0);
+		snprintf(want[i], sizeof(want[i]), "worker %d (pid %ld) sent no WATCHDOG=1 for 3 s",
+		         (int)i + 1, (long)p[i]);
+	}
+	from = run(s, 23);
+	assert_int_equal(count(s, from, SM_ACT_KILL), 2);
+	for (i = from; i < s->n_log; i++) {
+		a = &s->log[i];
+		if (a->type != SM_ACT_KILL)
+			continue;
+		assert_true(a->pid == p[0] || a->pid == p[1]);
+		assert_string_equal(a->reason, want[a->pid == p[0] ? 0 : 1]);
+	}
+	sim_free(s);
+}
+
+/* The iterator gives every forked worker once, and no SPAWNING one. */
+static void iterate_live_workers(void **state)
+{
+	struct sim *s = sim_new(3, 8, true, 0);
+	const struct sm_worker *w;
+	size_t iter = 0, n = 0;
+
+	(void)state;
+	run(s, 0);
+	while ((w = sm_pool_next_worker(&s->pool, &iter)) != NULL) {
+		assert_true(w->pid > 0);
+		assert_int_equal(w->pid, pid_of(s, w->slot, 0));
+		n++;
+	}
+	assert_int_equal(n, 3);
+	assert_int_equal(sm_pool_live(&s->pool), 3);
+	sim_free(s);
+}
+
+/* A reload's settings: everything but the slot table's size and target. */
+static void set_params_keeps_size(void **state)
+{
+	struct sim *s = sim_new(2, 8, false, 5);
+	struct sm_pool_params p = {
+	    .workers = 7,
+	    .max_workers = 99,
+	    .stop_signal = SIGINT,
+	    .graceful_timeout = 4,
+	    .ready_timeout = 9,
+	    .watchdog_timeout = 2,
+	    .ready_on_exec = true,
+	};
+
+	(void)state;
+	sm_pool_set_params(&s->pool, &p);
+	assert_int_equal(s->pool.params.workers, 2);
+	assert_int_equal(s->pool.params.max_workers, 8);
+	assert_int_equal(s->pool.params.stop_signal, SIGINT);
+	assert_true(s->pool.params.ready_timeout == 9);
+	assert_true(s->pool.params.ready_on_exec);
+	assert_int_equal(sm_pool_target(&s->pool), 2);
+	assert_int_equal(sm_pool_phase(&s->pool), SM_PHASE_BOOT);
 	sim_free(s);
 }
 
@@ -831,6 +902,9 @@ int main(void)
 	    cmocka_unit_test(reloads_are_coalesced),
 	    cmocka_unit_test(ready_timeout),
 	    cmocka_unit_test(watchdog_kill),
+	    cmocka_unit_test(two_kills_in_one_step),
+	    cmocka_unit_test(iterate_live_workers),
+	    cmocka_unit_test(set_params_keeps_size),
 	    cmocka_unit_test(storm_exec),
 	    cmocka_unit_test(storm_notify),
 	};

@@ -1,13 +1,13 @@
-/* logs: one sink for master lines and captured worker lines, so no two
- * lines ever mix; whole lines only, many per write; USR1 reopen; ENOSPC
- * accounting.
+/* capture: worker output capture (pipes, line framing) and the one sink
+ * it shares with the master's lines, so no two lines ever mix; whole lines
+ * only, many per write; USR1 reopen; ENOSPC accounting.
  *
  * Back-pressure and memory: the master reads a worker's pipe only while
  * the sink buffer has room for what it reads, so a slow sink leaves the
  * data in the pipe and the worker blocks in write(2).  A regular file is
  * written synchronously (the kernel never says "later" for one).  A pipe
  * or socket on standard error is written without blocking: when it is
- * full, reading stops (SM_LOGS_PAUSE) until the master sees it writable
+ * full, reading stops (SM_CAPTURE_PAUSE) until the master sees it writable
  * again, so the loop keeps serving signals meanwhile.  The master's memory
  * for logs is bounded by one sink buffer (SINK_BUF), one read scratch
  * (SM_FRAME_CARRY + READ_SIZE) and one carry of at most SM_FRAME_CARRY
@@ -26,7 +26,8 @@
 #include <sentrik/fd.h>
 #include <sentrik/frame.h>
 #include <sentrik/log.h>
-#include <sentrik/logs.h>
+#include <sentrik/capture.h>
+#include <sentrik/error.h>
 
 #define SINK_BUF (512 * 1024)
 #define READ_SIZE (128 * 1024)
@@ -41,7 +42,7 @@
  * read of ordinary lines becomes once prefixed. */
 #define READ_ROOM (SINK_BUF / 2)
 
-struct sm_logs_stream {
+struct sm_capture_stream {
 	int fd;
 	int slot;
 	pid_t pid;
@@ -223,7 +224,7 @@ static int open_file(const char *path)
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 }
 
-int sm_logs_open(const struct sm_config *cfg)
+int sm_capture_open(const struct sm_config *cfg, struct sm_error *err)
 {
 	const char *file = cfg->log_file;
 
@@ -231,32 +232,31 @@ int sm_logs_open(const struct sm_config *cfg)
 	sink.capture = cfg->capture_output || (file != NULL && strcmp(file, "-") != 0);
 	sink.buf = malloc(SINK_BUF);
 	sink.scratch = sink.capture ? malloc(SM_FRAME_CARRY + READ_SIZE) : NULL;
-	if (sink.buf == NULL || (sink.capture && sink.scratch == NULL)) {
-		sm_fatalx("cannot allocate the log buffers: %s", strerror(errno));
-		return -1;
-	}
+	/* EX_CANTCREAT for both: the log cannot be created either way. */
+	if (sink.buf == NULL || (sink.capture && sink.scratch == NULL))
+		return sm_error_set(err, EX_CANTCREAT, "cannot allocate the log buffers: %s",
+		                    strerror(errno));
 	if (file != NULL && strcmp(file, "-") != 0) {
-		if ((sink.path = strdup(file)) == NULL || (sink.fd = open_file(file)) < 0) {
-			sm_fatalx("cannot open log file '%s': %s", file, strerror(errno));
-			return -1;
-		}
+		if ((sink.path = strdup(file)) == NULL || (sink.fd = open_file(file)) < 0)
+			return sm_error_set(err, EX_CANTCREAT, "cannot open log file '%s': %s",
+			                    file, strerror(errno));
 	} else {
 		sink_stderr();
 	}
 	sm_log_set_sink(master_line, NULL);
 	/* Early exits (a fatal line before the loop ran) must not leave the
 	 * last lines in the buffer of a full pipe. */
-	if (atexit(sm_logs_flush) != 0)
+	if (atexit(sm_capture_flush) != 0)
 		sm_warnx("cannot register the log flush at exit");
 	return 0;
 }
 
-bool sm_logs_capturing(void)
+bool sm_capture_enabled(void)
 {
 	return sink.capture;
 }
 
-int sm_logs_reopen(void)
+int sm_capture_reopen(void)
 {
 	int fd;
 
@@ -282,15 +282,15 @@ int sm_logs_reopen(void)
 	return 0;
 }
 
-void sm_logs_flush(void)
+void sm_capture_flush(void)
 {
 	sink.waiting = true;
 	sink_flush();
 }
 
-struct sm_logs_stream *sm_logs_stream_new(int slot, bool is_stderr, int *child_fd)
+struct sm_capture_stream *sm_capture_stream_new(int slot, bool is_stderr, int *child_fd)
 {
-	struct sm_logs_stream *s;
+	struct sm_capture_stream *s;
 	int fds[2];
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -323,24 +323,40 @@ struct sm_logs_stream *sm_logs_stream_new(int slot, bool is_stderr, int *child_f
 	return s;
 }
 
-void sm_logs_stream_started(struct sm_logs_stream *s, pid_t pid)
+int sm_capture_pipes(struct sm_capture_stream *streams[2], int child_fds[2], int slot)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		streams[i] = NULL;
+		child_fds[i] = -1;
+	}
+	if (!sm_capture_enabled())
+		return 0;
+	for (i = 0; i < 2; i++)
+		if ((streams[i] = sm_capture_stream_new(slot, i == 1, &child_fds[i])) == NULL)
+			return -1;
+	return 0;
+}
+
+void sm_capture_stream_started(struct sm_capture_stream *s, pid_t pid)
 {
 	s->pid = pid;
 }
 
-int sm_logs_stream_fd(const struct sm_logs_stream *s)
+int sm_capture_stream_fd(const struct sm_capture_stream *s)
 {
 	return s->fd;
 }
 
-pid_t sm_logs_stream_pid(const struct sm_logs_stream *s)
+pid_t sm_capture_stream_pid(const struct sm_capture_stream *s)
 {
 	return s->pid;
 }
 
 /* Build the text around each line once per batch: one timestamp serves
  * every line read in the same event. */
-static void stamp(struct sm_logs_stream *s)
+static void stamp(struct sm_capture_stream *s)
 {
 	const char *name = s->is_stderr ? "stderr" : "stdout";
 	char ts[32];
@@ -367,7 +383,7 @@ static bool json_plain(unsigned char c)
 
 /* A UTF-8 sequence is all bytes >= 0x80, so it never straddles two runs
  * and each run escapes as it would in place. */
-size_t sm_logs_json_escape(char *out, const char *in, size_t len)
+size_t sm_capture_json_escape(char *out, const char *in, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)in;
 	size_t o = 0, i = 0, j;
@@ -389,7 +405,7 @@ size_t sm_logs_json_escape(char *out, const char *in, size_t len)
 static void put_line(const char *line, size_t len, bool partial, void *ctx)
 {
 	static const char tail_whole[] = "\"}\n", tail_piece[] = "\",\"partial\":true}\n";
-	struct sm_logs_stream *s = ctx;
+	struct sm_capture_stream *s = ctx;
 	size_t head = s->head_len[partial], need;
 	char *out;
 
@@ -401,7 +417,7 @@ static void put_line(const char *line, size_t len, bool partial, void *ctx)
 	if (sink.format == SM_LOG_JSON) {
 		const char *tail = partial ? tail_piece : tail_whole;
 		size_t tail_len = partial ? sizeof(tail_piece) - 1 : sizeof(tail_whole) - 1;
-		out += sm_logs_json_escape(out, line, len);
+		out += sm_capture_json_escape(out, line, len);
 		memcpy(out, tail, tail_len);
 		out += tail_len;
 	} else {
@@ -414,7 +430,7 @@ static void put_line(const char *line, size_t len, bool partial, void *ctx)
 
 /* One read into the scratch after the carried bytes; frames what came.
  * Returns the bytes read, 0 at end of file, -1 when nothing is there. */
-static ssize_t read_once(struct sm_logs_stream *s)
+static ssize_t read_once(struct sm_capture_stream *s)
 {
 	size_t have = sm_frame_start(&s->frame, sink.scratch);
 	ssize_t n;
@@ -447,7 +463,7 @@ static bool can_read(void)
 	return sink_flush_mode(false);
 }
 
-enum sm_logs_state sm_logs_readable(struct sm_logs_stream *s)
+enum sm_capture_state sm_capture_readable(struct sm_capture_stream *s)
 {
 	int i;
 
@@ -457,11 +473,11 @@ enum sm_logs_state sm_logs_readable(struct sm_logs_stream *s)
 			break;
 	(void)sink_flush_mode(false);
 	if (s->eof)
-		return SM_LOGS_EOF;
-	return sink.blocked ? SM_LOGS_PAUSE : SM_LOGS_MORE;
+		return SM_CAPTURE_EOF;
+	return sink.blocked ? SM_CAPTURE_PAUSE : SM_CAPTURE_MORE;
 }
 
-void sm_logs_worker_exited(struct sm_logs_stream *s)
+void sm_capture_worker_exited(struct sm_capture_stream *s)
 {
 	bool empty = false;
 	int i;
@@ -481,22 +497,22 @@ void sm_logs_worker_exited(struct sm_logs_stream *s)
 	(void)sink_flush_mode(false);
 }
 
-int sm_logs_sink_fd(void)
+int sm_capture_sink_fd(void)
 {
 	return sink.fd;
 }
 
-bool sm_logs_sink_blocked(void)
+bool sm_capture_sink_blocked(void)
 {
 	return sink.blocked;
 }
 
-bool sm_logs_sink_writable(void)
+bool sm_capture_sink_writable(void)
 {
 	return sink_flush_mode(false);
 }
 
-void sm_logs_stream_free(struct sm_logs_stream *s)
+void sm_capture_stream_free(struct sm_capture_stream *s)
 {
 	if (s == NULL)
 		return;

@@ -1,5 +1,5 @@
 /* Unit tests for the log framing (frame.c) and the JSON escaping of
- * captured bytes (log.c): pure functions, no descriptors. */
+ * captured bytes (log.c, capture.c): pure functions, no descriptors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 
 #include <sentrik/frame.h>
 #include <sentrik/log.h>
-#include <sentrik/logs.h>
+#include <sentrik/capture.h>
 
 #define MAX_LINES 64
 
@@ -277,7 +277,7 @@ static void fast_escape_matches_escaper(void **state)
 			in[i] = (char)pool[(seed >> 16) % (sizeof(pool) - 1)];
 		}
 		n = sm_json_escape(want, sizeof(want), in, len);
-		assert_int_equal(sm_logs_json_escape(got, in, len), n);
+		assert_int_equal(sm_capture_json_escape(got, in, len), n);
 		assert_memory_equal(got, want, n);
 	}
 }
