@@ -6,6 +6,16 @@
 : "${SM_BIN:?SM_BIN must point to the sentrik-master binary}"
 : "${SM_HELPERS:?SM_HELPERS must point to the built test helpers}"
 PROBE="$SM_HELPERS/probe"
+# The example apps and configs, as files the test users can read (run.sh
+# copies them with the binaries); the checkout's own when run on their own.
+SM_EXAMPLE_SRC=${SM_EXAMPLE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../examples" && pwd)}
+# Run on its own from a private checkout, a file would fail test after test
+# with "Permission denied" as the test users: stop at once and say why.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+	! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$PROBE" -a -x "$SM_BIN" -a -r "$SM_EXAMPLE_SRC"; then
+	echo "FAIL setup: $SM_BIN or $PROBE is out of reach of an unprivileged user (a private parent directory); run tests through tests/integration/run.sh, which copies them where test users reach them"
+	exit 1
+fi
 SM_MASTER_BIN=$SM_BIN
 SM_TMP=$(mktemp -d /tmp/sm-test.XXXXXX)
 chmod 755 "$SM_TMP"

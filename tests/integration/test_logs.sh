@@ -3,7 +3,7 @@
 # with mv and with logrotate, a full disk.
 . "$(dirname "$0")/lib.sh"
 LINES="$SM_HELPERS/lines"
-ROTATE_CONF="$(cd "$(dirname "$0")/../.." && pwd)/examples/logrotate/sentrik-master"
+ROTATE_CONF="$SM_EXAMPLE_SRC/logrotate/sentrik-master"
 TEST_USER=smlogs
 TEST_UID=4731
 
