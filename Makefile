@@ -21,7 +21,8 @@ DEPS_PKGS := libev-dev libcap-ng-dev libcmocka-dev libinih-dev pkg-config
 # skip and say which.
 TEST_TOOLS := curl:curl wrk:wrk python3:python3 logrotate:logrotate setpriv:util-linux \
               prlimit:util-linux ss:iproute2 useradd:passwd mandoc:mandoc \
-              systemd-analyze:systemd
+              systemd-analyze:systemd uvicorn:uvicorn gunicorn:gunicorn flask:python3-flask \
+              node:nodejs
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
