@@ -179,8 +179,12 @@ rotate_with() {
 	local mode=$1 d="$SM_TMP/lr-$1" i
 	ensure_user "$TEST_USER" "$TEST_UID"
 	mkdir -p "$d/log" "$d/run" && chown "$TEST_USER:$TEST_USER" "$d/log" "$d/run"
-	sed -e "s|/var/log/sentrik-master/|$d/log/|" -e "s|/run/sentrik-master/master.pid|$d/run/master.pid|g" \
+	sed -e "s|/var/log/app/|$d/log/|" -e "s|/run/app/master.pid|$d/run/master.pid|g" \
+		-e "s|^\tsu app app\$|\tsu $TEST_USER $TEST_USER|" -e "s|runuser -u app --|runuser -u $TEST_USER --|" \
 		"$ROTATE_CONF" >"$d/conf"
+	grep -q "^	su $TEST_USER $TEST_USER$" "$d/conf" && grep -q "runuser -u $TEST_USER -- " "$d/conf" ||
+		fail "shipped config does not rotate and signal as the service user: $(grep -v '^#' "$d/conf")"
+	grep -v '^#' "$d/conf" | grep -E '/app/| app( |$)' && fail "a path or user of the example is left"
 	[ "$mode" = copytruncate ] && sed -i 's/^\tcreate 0640$/\tcopytruncate/' "$d/conf"
 	grep -q "^	$mode" "$d/conf" || fail "shipped config has no '$mode' line to use"
 	chmod 644 "$d/conf"
