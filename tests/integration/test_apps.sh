@@ -137,6 +137,9 @@ $(client_state)"; }
 	note "$name: failed/answered requests: warm-up $(counts warm | awk '{print $2 "/" $1}')," \
 		"HUP $(counts hup | awk '{print $2 "/" $1}'), kill -9 $(counts kill9 | awk '{print $2 "/" $1}');" \
 		"TERM: exit 0 in $(((t1 - t0) / 1000000)) ms"
+	# A slow stop is shown with the lines that explain it.
+	[ $((t1 - t0)) -lt 2000000000 ] ||
+		sed -n '/TERM: graceful shutdown/,$p' "$log" | grep -v 'GET /' | head -15 | sed 's/^/note:   /'
 	cat "$SM_TMP/client.out"
 	[ "$(counts warm | cut -d' ' -f2)" = 0 ] || bail "requests failed while the workers started"
 	[ "$(counts hup | cut -d' ' -f2)" = 0 ] || bail "requests failed across the HUP"
