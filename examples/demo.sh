@@ -5,12 +5,13 @@
 set -eu
 master=${1:?usage: demo.sh SENTRIK-MASTER HELLO-HTTP}
 hello=${2:?usage: demo.sh SENTRIK-MASTER HELLO-HTTP}
-cat <<MSG
-sentrik-master: 4 hello-http workers on http://127.0.0.1:8000/
-  in another terminal:
-    curl http://127.0.0.1:8000/                 # which worker and generation answered
-    kill -HUP $$                                # reload: generation + 1, no request lost
-    kill -TTIN $$ / kill -TTOU $$               # one worker more / less
-  Ctrl-C here stops it.
-MSG
+# hint COMMAND WHAT: one line of the list below, WHAT in one column for any
+# pid up to 7 digits (pid_max is at most 4194304).
+hint() { printf '    %-39s # %s\n' "$1" "$2"; }
+echo "sentrik-master: 4 hello-http workers on http://127.0.0.1:8000/"
+echo "  in another terminal:"
+hint "curl http://127.0.0.1:8000/" "which worker and generation answered"
+hint "kill -HUP $$" "reload: generation + 1, no request lost"
+hint "kill -TTIN $$ / kill -TTOU $$" "one worker more / less"
+echo "  Ctrl-C here stops it."
 exec "$master" --workers 4 --ready notify --bind 127.0.0.1:8000 -- "$hello"

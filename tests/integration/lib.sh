@@ -6,6 +6,16 @@
 : "${SM_BIN:?SM_BIN must point to the sentrik-master binary}"
 : "${SM_HELPERS:?SM_HELPERS must point to the built test helpers}"
 PROBE="$SM_HELPERS/probe"
+# The example apps and configs, as files the test users can read (run.sh
+# copies them with the binaries); the checkout's own when run on their own.
+SM_EXAMPLE_SRC=${SM_EXAMPLE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../examples" && pwd)}
+# Run on its own from a private checkout, a file would fail test after test
+# with "Permission denied" as the test users: stop at once and say why.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+	! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$PROBE" -a -x "$SM_BIN" -a -r "$SM_EXAMPLE_SRC"; then
+	echo "FAIL setup: $SM_BIN or $PROBE is out of reach of an unprivileged user (a private parent directory); run tests through tests/integration/run.sh, which copies them where test users reach them"
+	exit 1
+fi
 SM_MASTER_BIN=$SM_BIN
 SM_TMP=$(mktemp -d /tmp/sm-test.XXXXXX)
 chmod 755 "$SM_TMP"
@@ -157,6 +167,48 @@ children() {
 count_children() { children "$1" | wc -l; }
 
 has_children() { [ "$(count_children "$1")" -eq "$2" ]; }
+
+# descendants PID: every process below PID, one a line.
+descendants() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# aged PID SECONDS: PID has run for at least SECONDS (its start time in
+# /proc/PID/stat, field 22, counts clock ticks since boot).
+aged() {
+	local start
+	start=$(sed 's/^.*) //' /proc/"$1"/stat 2>/dev/null | cut -d' ' -f20)
+	[ -n "$start" ] || return 1
+	awk -v s="$start" -v hz="$(getconf CLK_TCK)" -v up="$(cut -d' ' -f1 /proc/uptime)" -v min="$2" \
+		'BEGIN {exit !(up - s / hz >= min)}'
+}
+
+# workers_aged SECONDS: the master SM_PID has workers, and each of them and
+# every process below them has run at least SECONDS.  A wait for this
+# replaces a fixed sleep where a test must be past a window measured from a
+# start (a worker dying within 1 s of its exec is a failed start, not a
+# crash; an app still booting may not have its TERM handler yet).
+workers_aged() {
+	local w p n=0
+	for w in $(children "$SM_PID"); do
+		n=$((n + 1))
+		for p in "$w" $(descendants "$w"); do aged "$p" "$1" || return 1; done
+	done
+	[ "$n" -gt 0 ]
+}
+
+# has_signal PID FIELD SIGNUM: SIGNUM is set in FIELD of /proc/PID/status
+# (SigCgt: caught, SigIgn: ignored, SigBlk: blocked): a test waits for this
+# instead of sleeping until a worker has installed its handlers.
+has_signal() {
+	local mask
+	mask=$(status_field "$1" "$2")
+	[ -n "$mask" ] && (((0x$mask >> ($3 - 1)) & 1))
+}
 
 alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' /proc/"$1"/status 2>/dev/null; }
 

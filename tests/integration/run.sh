@@ -12,7 +12,28 @@ file_timeout=900
 # its time limit) or reports no test at all must count as a failure, not
 # vanish from the totals with the tests it never ran.
 rcfile=$(mktemp)
-trap 'rm -f "$rcfile"' EXIT
+stage=""
+trap 'rm -f "$rcfile"; [ -z "$stage" ] || rm -rf "$stage"' EXIT
+
+# The test users (the --user of most tests, the service user that starts the
+# master through setpriv) must execute the master and the helpers and read
+# the example apps.  A checkout under a private directory (a clone in a
+# `mktemp -d`, a home of mode 0700) is out of their reach, so as root the
+# run copies all of it once into a directory of mode 0755, removed at exit.
+if [ "$(id -u)" = 0 ] && [ -z "${SM_STAGED:-}" ]; then
+	: "${SM_BIN:?SM_BIN must point to the sentrik-master binary}"
+	: "${SM_HELPERS:?SM_HELPERS must point to the built test helpers}"
+	stage=$(mktemp -d /tmp/sm-stage.XXXXXX)
+	mkdir "$stage/sbin"
+	cp "$SM_BIN" "$stage/sbin/sentrik-master"
+	cp -R "$SM_HELPERS" "$stage/helpers"
+	[ -z "${SM_EXAMPLES:-}" ] || cp -R "$SM_EXAMPLES" "$stage/examples"
+	cp -R "$here/../../examples" "$stage/examples-src"
+	chmod -R a+rX,go-w "$stage"
+	export SM_STAGED=$stage SM_BIN="$stage/sbin/sentrik-master" SM_HELPERS="$stage/helpers" \
+		SM_EXAMPLE_SRC="$stage/examples-src"
+	[ -z "${SM_EXAMPLES:-}" ] || export SM_EXAMPLES="$stage/examples"
+fi
 for f in "$here"/test_*.sh; do
 	[ -n "${SM_ONLY:-}" ] && [[ "$f" != *"$SM_ONLY"* ]] && continue
 	echo "== $(basename "$f" .sh)"

@@ -36,6 +36,21 @@ ids_are() {
 	[ "$got" = "$want" ]
 }
 
+# workers_have FIELD SIGNUM: every worker has SIGNUM in FIELD (SigIgn,
+# SigCgt): the probes have set up their signals, which a test waits for
+# before sending one.
+workers_have() {
+	local p n=0
+	for p in $(children "$SM_PID"); do
+		has_signal "$p" "$1" "$2" || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -gt 0 ]
+}
+
+# logged N TEXT: the master's log holds at least N lines with TEXT.
+logged() { [ "$(grep -c "$2" "$SM_LOG")" -ge "$1" ]; }
+
 now() { date +%s.%N; }
 elapsed() { awk "BEGIN{printf \"%.3f\", $(now) - $1}"; }
 ge() { awk "BEGIN{exit !($1 >= $2)}"; }
@@ -84,7 +99,8 @@ t_worker_exiting_at_boot_fails_the_start() {
 t_killed_worker_replaced_in_same_slot() {
 	sm_start -w 3 -- "$PROBE"
 	wait_for 5 ids_are 3 || fail "3 workers did not start"
-	sleep 1.2 # past the early-death window: the restart is immediate
+	# Past the early-death window: the restart is immediate.
+	wait_for 5 workers_aged 1.2 || fail "workers not past their first second"
 	old=$(slot_pid 2)
 	t0=$(now)
 	kill -KILL "$old"
@@ -107,17 +123,23 @@ t_ttin_ttou() {
 	kill -TTIN "$SM_PID"
 	wait_for 5 ids_are 3 || fail "TTIN: not 3 workers"
 	kill -TTIN "$SM_PID"
-	sleep 0.5
+	# The master answers each TTIN and TTOU with the size it now wants.
+	wait_for 5 logged 2 'TTIN: 3 workers wanted' ||
+		fail "TTIN went past --max-workers: $(grep 'TTIN:' "$SM_LOG" | tail -1)"
 	ids_are 3 || fail "TTIN went past --max-workers"
 	p1=$(slot_pid 1) p2=$(slot_pid 2) p3=$(slot_pid 3)
 	kill -TTOU "$SM_PID"
 	wait_for 5 ids_are 2 || fail "TTOU: not 2 workers"
 	[ "$(slot_pid 1)" = "$p1" ] && [ "$(slot_pid 2)" = "$p2" ] || fail "TTOU stopped a low slot"
 	alive "$p3" && fail "slot 3 still running"
-	for i in 1 2 3 4; do kill -TTOU "$SM_PID"; sleep 0.1; done
+	# One at a time: two TTOU pending at once are one signal.
+	for i in 2 3 4 5; do
+		kill -TTOU "$SM_PID"
+		wait_for 5 logged "$i" 'TTOU: ' || fail "TTOU number $i not acted on"
+	done
+	grep 'TTOU: ' "$SM_LOG" | tail -1 | grep -q 'TTOU: 1 workers wanted' ||
+		fail "went below 1 worker: $(grep 'TTOU: ' "$SM_LOG" | tail -1)"
 	wait_for 5 ids_are 1 || fail "TTOU: not 1 worker"
-	sleep 0.5
-	ids_are 1 || fail "went below 1 worker"
 	[ "$(slot_pid 1)" = "$p1" ] || fail "slot 1 was replaced"
 	stop_master
 }
@@ -125,10 +147,11 @@ t_ttin_ttou() {
 t_term_kills_worker_ignoring_it_after_graceful_timeout() {
 	sm_start -w 1 --graceful-timeout 2 -- "$PROBE" --ignore 15
 	wait_for 5 ids_are 1 || fail "no worker"
-	sleep 0.3 # let the probe install its SIG_IGN
+	wait_for 5 workers_have SigIgn 15 || fail "the probe does not ignore TERM"
 	w=$(slot_pid 1)
 	t0=$(now)
 	kill -TERM "$SM_PID"
+	# The point of the test: the worker is still there well inside the 2 s.
 	sleep 1.5
 	alive "$w" || fail "the worker was killed before --graceful-timeout"
 	wait_exit "$SM_PID" 10 || fail "master did not exit"
@@ -143,7 +166,7 @@ t_term_kills_worker_ignoring_it_after_graceful_timeout() {
 t_int_is_quick() {
 	sm_start -w 2 --graceful-timeout 30 -- "$PROBE" --ignore 15
 	wait_for 5 ids_are 2 || fail "no workers"
-	sleep 0.3
+	wait_for 5 workers_have SigIgn 15 || fail "the probes do not ignore TERM"
 	t0=$(now)
 	kill -INT "$SM_PID"
 	wait_exit "$SM_PID" 10 || fail "master did not exit"
@@ -156,10 +179,11 @@ t_int_is_quick() {
 t_second_term_is_quick() {
 	sm_start -w 1 --graceful-timeout 30 -- "$PROBE" --ignore 15
 	wait_for 5 ids_are 1 || fail "no worker"
-	sleep 0.3
+	wait_for 5 workers_have SigIgn 15 || fail "the probe does not ignore TERM"
 	t0=$(now)
 	kill -TERM "$SM_PID"
-	sleep 0.3
+	# The second TERM once the first is acted on, else they are one signal.
+	wait_for 5 logged 1 'TERM: graceful shutdown' || fail "first TERM not acted on"
 	kill -TERM "$SM_PID"
 	wait_exit "$SM_PID" 10 || fail "master did not exit"
 	dt=$(elapsed "$t0")
@@ -170,7 +194,7 @@ t_second_term_is_quick() {
 t_stop_signal() {
 	sm_start -w 2 --stop-signal INT -- "$PROBE" --signals "$SM_TMP/stopsig"
 	wait_for 5 ids_are 2 || fail "no workers"
-	sleep 0.3
+	wait_for 5 workers_have SigCgt 2 || fail "the probes do not catch INT"
 	kill -TERM "$SM_PID"
 	wait_exit "$SM_PID" 5 || fail "master did not exit"
 	[ "$EXIT_CODE" = 0 ] || fail "exit $EXIT_CODE"
@@ -182,7 +206,7 @@ t_stop_signal() {
 t_forward_usr2() {
 	sm_start -w 2 --forward USR2 -- "$PROBE" --signals "$SM_TMP/fwdsig"
 	wait_for 5 ids_are 2 || fail "no workers"
-	sleep 0.3
+	wait_for 5 workers_have SigCgt 12 || fail "the probes do not catch USR2"
 	kill -USR2 "$SM_PID"
 	wait_for 5 sh -c "[ \$(grep -cx 12 $SM_TMP/fwdsig) = 2 ]" ||
 		fail "workers got: $(tr '\n' ' ' <"$SM_TMP/fwdsig")"
@@ -200,7 +224,8 @@ t_inherited_blocked_signals_are_heard() {
 	wait_for 5 ids_are 2 || fail "no workers"
 	[ "$(status_field "$SM_PID" SigBlk)" = 0000000000000000 ] ||
 		fail "master keeps an inherited mask: SigBlk $(status_field "$SM_PID" SigBlk)"
-	sleep 1.2 # past the boot, so the loss is a plain restart
+	# Past the boot, so the loss is a plain restart.
+	wait_for 5 workers_aged 1.2 || fail "worker not past its boot"
 	old=$(slot_pid 1)
 	kill -KILL "$old"
 	slot1_replaced() { local p; p=$(slot_pid 1) && [ "$p" != "$old" ]; }
@@ -259,7 +284,8 @@ t_grandchild_dies_with_its_worker() {
 	wait_for 5 test -s "$SM_TMP/gc2" || fail "no grandchild"
 	gc=$(cat "$SM_TMP/gc2")
 	rm -f "$SM_TMP/gc2"
-	sleep 1.2 # past the start: a death now is a crash, not a failed boot
+	# Past the start: a death now is a crash, not a failed boot.
+	wait_for 5 workers_aged 1.2 || fail "worker not past its start"
 	kill -KILL "$(slot_pid 1)"
 	wait_for 3 sh -c "! kill -0 $gc 2>/dev/null || grep -q '^State:.*Z' /proc/$gc/status" ||
 		fail "grandchild $gc survived its worker"
@@ -335,6 +361,7 @@ t_signal_storm() {
 		[ "$gens" = 1 ]
 	}
 	wait_for 30 settled || fail "not settled: $(count_children "$SM_PID") children, log says $(grep -o '[0-9]* workers wanted' "$SM_LOG" | tail -1)"
+	# Deliberate: nothing may change for a second after settling.
 	sleep 1
 	settled || fail "changed after settling"
 	alive "$SM_PID" || fail "master died"

@@ -129,11 +129,12 @@ t_kill9_storm_under_client_load() {
 	wait_for 10 has_children "$SM_PID" 4 || fail "pool never reached 4 workers"
 	wait_for 5 port_known || fail "master holds no listening socket"
 	# A first worker dying within 1 s of the boot is a boot failure (exit 69).
-	sleep 1.5
+	wait_for 5 workers_aged 1.5 || fail "workers not past their boot"
 	wrk -t1 -c1 -d11s --timeout 30s "http://127.0.0.1:$PORT/" >"$SM_TMP/wrk.out" 2>&1 &
 	local client=$! t0 t1 delay took total non2xx errors ok
 	track "$client"
-	sleep 0.5
+	# The storm starts once wrk is connected.
+	wait_for 5 sh -c "ss -tnH state established '( dport = :$PORT )' | grep -q ." || fail "wrk did not connect"
 	kill9_storm 10
 	t0=$EPOCHREALTIME
 	alive "$SM_PID" || fail "master died in the storm"
@@ -197,7 +198,8 @@ t_signal_storm_ends_in_one_generation() {
 	mkdir -p "$rec"
 	sm_start -w 2 --max-workers 8 -- "$PROBE" --record "$rec"
 	wait_for 10 grep -q "workers ready" "$SM_LOG" || fail "not ready"
-	sleep 1.5
+	# Past the boot window: a worker the storm stops is no failed start.
+	wait_for 5 workers_aged 1.5 || fail "workers not past their boot"
 	(
 		sigs=(TTIN TTOU HUP USR1)
 		for i in $(seq 1 2000); do
@@ -253,6 +255,7 @@ retried_and_recovered() {
 	kill -KILL "$(children "$SM_PID" | head -1)"
 	wait_for 10 grep -q "$pattern" "$SM_LOG" || fail "no failure logged ($pattern)"
 	wait_for 10 sh -c "[ \$(grep -c '$pattern' '$SM_LOG') -ge 3 ]" || fail "spawn not retried"
+	# Deliberate: 2 s of retries under the limit, counted below.
 	sleep 2
 	alive "$SM_PID" || fail "master died"
 	has_children "$SM_PID" 2 || fail "$(count_children "$SM_PID") workers under the limit, not 2"
@@ -278,7 +281,8 @@ t_fork_failure_is_retried_and_recovers() {
 	sm_start -w 3 --user "$uid" -- "$PROBE"
 	hard=$(ulimit -Hu)
 	wait_for 10 has_children "$SM_PID" 3 || fail "pool never reached 3 workers"
-	sleep 1.5
+	# Past the boot window, so a killed worker is a plain restart.
+	wait_for 5 workers_aged 1.5 || fail "workers not past their boot"
 	# The user's processes now: the master and its 3 workers.  At that
 	# limit, the restart of a killed worker cannot fork.
 	n=$(ps -o pid= -u "$uid" | wc -l)
@@ -295,7 +299,8 @@ t_descriptor_exhaustion_is_retried_and_recovers() {
 	local low soft fds
 	sm_start -w 3 --capture-output -- "$PROBE"
 	wait_for 10 has_children "$SM_PID" 3 || fail "pool never reached 3 workers"
-	sleep 1.5
+	# Past the boot window, so a killed worker is a plain restart.
+	wait_for 5 workers_aged 1.5 || fail "workers not past their boot"
 	fds=$(ls /proc/"$SM_PID"/fd | wc -l)
 	soft=$(awk '/^Max open files/{print $4}' /proc/"$SM_PID"/limits)
 	# No new descriptor above the lowest free one: a killed worker frees at
@@ -379,7 +384,8 @@ t_stopped_worker_is_replaced_others_untouched() {
 	wait_for 10 grep -q "workers ready" "$SM_LOG" || fail "not ready"
 	mapfile -t pids < <(children "$SM_PID" | sort -n)
 	[ "${#pids[@]}" -eq 4 ] || fail "${#pids[@]} workers, not 4"
-	sleep 1.2
+	# Past their start: the watchdog's kill is then a crash, not a failed start.
+	wait_for 5 workers_aged 1.2 || fail "workers not past their start"
 	victim=${pids[RANDOM % 4]}
 	rest=$(printf '%s\n' "${pids[@]}" | grep -vx "$victim" | tr '\n' ' ')
 	kill -STOP "$victim"

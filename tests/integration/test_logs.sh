@@ -3,7 +3,7 @@
 # with mv and with logrotate, a full disk.
 . "$(dirname "$0")/lib.sh"
 LINES="$SM_HELPERS/lines"
-ROTATE_CONF="$(cd "$(dirname "$0")/../.." && pwd)/examples/logrotate/sentrik-master"
+ROTATE_CONF="$SM_EXAMPLE_SRC/logrotate/sentrik-master"
 TEST_USER=smlogs
 TEST_UID=4731
 
@@ -156,7 +156,7 @@ t_usr1_mv_rotation_as_service_user() {
 		--done "$d/done" --hold
 	wait_for 5 test -s "$d/app.log" || fail "no log file"
 	for i in 1 2 3 4 5; do
-		sleep 0.25
+		sleep 0.25 # deliberate: the renames are spread over the writing
 		mv "$d/app.log" "$d/app.log.$i"
 		kill -USR1 "$SM_PID"
 		wait_for 5 test -e "$d/app.log" || fail "USR1 did not create a new file"
@@ -179,8 +179,12 @@ rotate_with() {
 	local mode=$1 d="$SM_TMP/lr-$1" i
 	ensure_user "$TEST_USER" "$TEST_UID"
 	mkdir -p "$d/log" "$d/run" && chown "$TEST_USER:$TEST_USER" "$d/log" "$d/run"
-	sed -e "s|/var/log/sentrik-master/|$d/log/|" -e "s|/run/sentrik-master/master.pid|$d/run/master.pid|g" \
+	sed -e "s|/var/log/app/|$d/log/|" -e "s|/run/app/master.pid|$d/run/master.pid|g" \
+		-e "s|^\tsu app app\$|\tsu $TEST_USER $TEST_USER|" -e "s|runuser -u app --|runuser -u $TEST_USER --|" \
 		"$ROTATE_CONF" >"$d/conf"
+	grep -q "^	su $TEST_USER $TEST_USER$" "$d/conf" && grep -q "runuser -u $TEST_USER -- " "$d/conf" ||
+		fail "shipped config does not rotate and signal as the service user: $(grep -v '^#' "$d/conf")"
+	grep -v '^#' "$d/conf" | grep -E '/app/| app( |$)' && fail "a path or user of the example is left"
 	[ "$mode" = copytruncate ] && sed -i 's/^\tcreate 0640$/\tcopytruncate/' "$d/conf"
 	grep -q "^	$mode" "$d/conf" || fail "shipped config has no '$mode' line to use"
 	chmod 644 "$d/conf"
@@ -189,11 +193,11 @@ rotate_with() {
 	echo "$SM_PID" >"$d/run/master.pid"
 	wait_for 5 test -s "$d/log/app.log" || fail "no log file"
 	for i in 1 2 3; do
-		sleep 0.3
+		sleep 0.3 # deliberate: the rotations are spread over the writing
 		logrotate -f -s "$d/state" "$d/conf" || fail "logrotate failed"
 	done
 	wait_for 30 sh -c "[ \$(cat $d/run/done 2>/dev/null | wc -l) -eq 4 ]" || fail "workers did not finish"
-	sleep 0.5
+	sleep 0.5 # deliberate: a last rotation window after the writing, before the stop
 	stop_master
 	ls "$d/log" | grep -q 'app.log.2.gz' || fail "logrotate did not rotate: $(ls "$d/log")"
 	R=$(audit 10000 4 "$d"/log/app.log*)
@@ -236,7 +240,7 @@ t_slow_pipe_sink_backpressure() {
 	SM_BIN=sh sm_start -c 'exec "$0" "$@" 2>"'"$d/fifo"'"' "$SM_BIN" -w 2 --capture-output -- \
 		"$LINES" --count 20000 --done "$d/done" --hold
 	wait_for 5 has_children "$SM_PID" 2 || fail "no workers"
-	sleep 1
+	sleep 1 # deliberate: a second of a sink nobody reads
 	[ ! -e "$d/done" ] || fail "a worker finished writing 2 MB into a pipe nobody reads"
 	kill -TTIN "$SM_PID"
 	wait_for 1.5 has_children "$SM_PID" 3 || fail "master did not serve TTIN while the sink was full"
@@ -311,7 +315,7 @@ t_enospc_counts_and_resumes() {
 	wait_for 5 sh -c "grep -q ' worker 1\[' $full/app.log 2>/dev/null" || fail "no line written"
 	mountpoint -q "$d/full" && fail "the tmpfs leaked into the test's namespace"
 	dd if=/dev/zero of="$full/filler" bs=64k 2>/dev/null
-	sleep 0.5
+	sleep 0.5 # deliberate: the master runs a while on a full disk
 	alive "$SM_PID" || fail "master died on ENOSPC"
 	rm -f "$full/filler"
 	wait_for 10 grep -q 'ERROR: dropped [0-9]* lines (No space left on device)$' "$full/app.log" ||

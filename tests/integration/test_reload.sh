@@ -38,7 +38,7 @@ PY
 	client=$!
 	track "$client"
 	for i in $(seq 1 10); do
-		sleep 0.5
+		sleep 0.5 # deliberate: a HUP every half second under the client
 		kill -HUP "$SM_PID"
 	done
 	wait "$client"
@@ -93,7 +93,7 @@ t_invalid_config_at_reload_changes_nothing() {
 	kill -HUP "$SM_PID"
 	wait_for 5 grep -q "reload refused: $SM_TMP/app.ini:2: --workers: invalid value 'many'" "$SM_LOG" ||
 		fail "no refusal naming file:line"
-	sleep 0.3
+	sleep 0.3 # deliberate: time for a wrong reload to show
 	[ "$(worker_pids)" = "$before" ] || fail "workers changed"
 	grep -q "starting generation 1" "$SM_LOG" && ! grep -q "generation 1 serving" "$SM_LOG" ||
 		fail "a generation was started or served"
@@ -123,7 +123,8 @@ t_watchdog_kills_a_stopped_worker() {
 	sm_start -w 1 --timeout 1 -- "$PROBE" --ping 0.2
 	wait_for 5 has_children "$SM_PID" 1 || fail "no worker"
 	old=$(worker_pids)
-	sleep 0.5
+	# Past the worker's first WATCHDOG=1 (it pings every 0.2 s).
+	wait_for 5 workers_aged 0.5 || fail "worker not past its first ping"
 	kill -STOP $old
 	wait_for 6 sh -c "! kill -0 $old 2>/dev/null || grep -q '^State:.*Z' /proc/$old/status" ||
 		fail "stopped worker $old not killed"

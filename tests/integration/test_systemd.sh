@@ -100,7 +100,7 @@ t_notify_start_reload_rollback_stop() {
 	wait_exit "$SM_PID" 10 || fail "no exit after TERM"
 	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE"
 	expect_note 6 "STOPPING=1|STATUS=stopping"
-	sleep 0.2
+	sleep 0.2 # deliberate: time for a message that must not come
 	[ "$(note_count)" = 6 ] || fail "extra messages: $(cut -d' ' -f3- "$NOTES" | tr '\n' '/')"
 	all_from_master
 }
@@ -138,7 +138,7 @@ t_notify_hup_burst_pairs() {
 	kill -HUP "$SM_PID"; kill -HUP "$SM_PID"; kill -HUP "$SM_PID"
 	wait_for 10 sh -c "tail -1 '$NOTES' | grep -q ' READY=1|STATUS=2 workers ready, generation [1-9]'" ||
 		fail "reloads did not settle: $(cut -d' ' -f3- "$NOTES" | tr '\n' '/')"
-	sleep 0.5
+	sleep 0.5 # deliberate: time for a message that must not come
 	cut -d' ' -f3- "$NOTES" | awk -F'|' 'NR == 1 { next }
 		NR % 2 == 0 && $1 != "RELOADING=1" { bad = 1 } NR % 2 == 1 && $1 != "READY=1" { bad = 1 }
 		END { exit bad || NR < 3 || NR > 7 || NR % 2 == 0 }' ||
@@ -173,7 +173,7 @@ t_notify_boot_failure() {
 	NOTIFY_SOCKET=$NOTIFY_ADDR sm_start -w 2 -- "$APP"
 	wait_exit "$SM_PID" 10 || fail "no exit on a failed boot"
 	[ "$EXIT_CODE" = 69 ] || fail "exit code $EXIT_CODE, expected 69"
-	sleep 0.2
+	sleep 0.2 # deliberate: time for a message that must not come
 	expect_note 1 "STOPPING=1|STATUS=stopping"
 	[ "$(note_count)" = 1 ] || fail "messages: $(cut -d' ' -f3- "$NOTES" | tr '\n' '/')"
 }
@@ -204,7 +204,7 @@ t_watchdog_at_half_the_interval() {
 	# WATCHDOG_USEC=400 ms: a ping every 200 ms, 15 in 3 s.
 	NOTIFY_SOCKET=$NOTIFY_ADDR WATCHDOG_USEC=400000 sm_start -w 1 -- "$PROBE"
 	wait_notes 1 10 || fail "no message"
-	sleep 0.3
+	sleep 0.3 # deliberate: the count starts past the first pings
 	local n
 	n=$(count_pings 3)
 	[ "$n" -ge 10 ] && [ "$n" -le 18 ] || fail "$n pings in 3 s with WATCHDOG_USEC=400000, expected about 15"
@@ -249,7 +249,7 @@ t_no_watchdog_no_wakeups() {
 	listen "@sentrik-test-$$-$RANDOM"
 	NOTIFY_SOCKET=$NOTIFY_ADDR sm_start -w 2 -- "$PROBE"
 	wait_notes 1 10 || fail "no READY=1"
-	sleep 0.5
+	sleep 0.5 # deliberate: the idle window starts once the start is over
 	local a b
 	a=$(status_field "$SM_PID" voluntary_ctxt_switches)
 	sleep 3
