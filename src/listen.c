@@ -126,6 +126,18 @@ static int bind_any(const struct sm_addr *addr, const struct sm_listen_opts *opt
 	return tcp_socket(AF_INET, (struct sockaddr *)&in4, sizeof(in4), false, opts);
 }
 
+/* A bind the kernel refused.  EACCES on a low port is the one a newcomer
+ * meets (not root, port 80): say both ways out. */
+static int bind_failed(const struct sm_addr *addr, const char *text, int err, struct sm_error *e)
+{
+	if (err == EACCES && atoi(addr->port) < 1024 && geteuid() != 0)
+		return sm_error_set(e, EX_OSERR,
+		                    "cannot bind %s: %s (a port below 1024 needs root: start as "
+		                    "root with --user USER, or use a port >= 1024)",
+		                    text, strerror(err));
+	return sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(err));
+}
+
 /* The addresses a host name stands for, as getaddrinfo gave them. */
 #define SM_RESOLVED_MAX 16
 struct resolved {
@@ -210,7 +222,7 @@ static int bind_host(const struct sm_addr *addr, const char *text,
 			first_errno = errno;
 	}
 	if (fd < 0)
-		sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(first_errno));
+		bind_failed(addr, text, first_errno, e);
 	return fd;
 }
 
@@ -315,7 +327,7 @@ int sm_listen_bind(const struct sm_addr *addr, const char *text, const struct sm
 	switch (addr->kind) {
 	case SM_ADDR_ANY:
 		if ((fd = bind_any(addr, opts)) < 0)
-			sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(errno));
+			bind_failed(addr, text, errno, e);
 		return fd;
 	case SM_ADDR_HOST:
 	case SM_ADDR_V6:
