@@ -94,6 +94,7 @@ struct file_read {
 	FILE *file;
 	int line;                /* lines handed to inih so far: the line it is on */
 	int set_at[SM_OPTS_MAX]; /* the line each key was last set on, 0: not yet */
+	int too_long;            /* line r->line is longer than this many bytes */
 };
 
 /* inih reads one line per call: counting calls gives the line number. */
@@ -102,7 +103,15 @@ static char *ini_read_line(char *str, int num, void *stream)
 	struct file_read *r = stream;
 
 	r->line++;
-	return fgets(str, num, r->file);
+	if (fgets(str, num, r->file) == NULL)
+		return NULL;
+	/* inih would take the rest of a longer line as the next line: the
+	 * file ends here, and load_file says why. */
+	if (strchr(str, '\n') == NULL && !feof(r->file)) {
+		r->too_long = num - 2;
+		return NULL;
+	}
+	return str;
 }
 
 /* A key given twice: the later line wins, as on the command line, but a
@@ -156,7 +165,7 @@ static int on_ini_pair(void *user, const char *section, const char *name, const 
 
 static void load_file(struct sm_opt_state *st)
 {
-	struct file_read r = {st, fopen(st->cfg->config_file, "re"), 0, {0}};
+	struct file_read r = {st, fopen(st->cfg->config_file, "re"), 0, {0}, 0};
 	struct stat sb;
 	int rc;
 
@@ -174,7 +183,10 @@ static void load_file(struct sm_opt_state *st)
 	}
 	rc = ini_parse_stream(ini_read_line, &r, on_ini_pair, &r);
 	fclose(r.file);
-	if (rc > 0) {
+	if (r.too_long > 0 && !sm_opt_failed(st)) {
+		st->at.line = r.line;
+		sm_opt_fail(st, "line longer than %d bytes", r.too_long);
+	} else if (rc > 0) {
 		st->at.line = rc;
 		sm_opt_fail(st, "syntax error (expected 'key = value')");
 	}

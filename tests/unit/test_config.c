@@ -652,6 +652,12 @@ static void config_errors(void **state)
 	assert_int_equal(parse("--config", "/nonexistent/sm.ini", "app", NULL), -1);
 	assert_int_equal(err.status, EX_CONFIG);
 	assert_string_equal(err.msg, "/nonexistent/sm.ini: cannot read: No such file or directory");
+	/* a line inih would cut in two */
+	{
+		char text[400];
+		snprintf(text, sizeof(text), "workers = 2\nchdir = /%0240d\nworkers = 0\n", 0);
+		config_error(text, "2: line longer than 198 bytes");
+	}
 	/* a directory (a ConfigMap's mount point) is no config file */
 	assert_int_equal(parse("--config", "/tmp", "app", NULL), -1);
 	assert_int_equal(err.status, EX_CONFIG);
