@@ -27,11 +27,13 @@ done
 tmp=${BENCH_TMP:-$(mktemp -d /tmp/sm-bench.XXXXXX)}
 mkdir -p "$tmp"
 pid=""
+# Each server leads its own session and process group (setsid): the group
+# goes, uvicorn's own workers with it.
 stop() {
 	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	kill -KILL "$pid" 2>/dev/null
+	kill -TERM -- -"$pid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -KILL -- -"$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	pid=""
 }
@@ -66,12 +68,14 @@ free_port() {
 # start SIDE PORT: one server in the background, pid in $pid, until it answers.
 start() {
 	local side=$1 port=$2
-	local uv=(uvicorn --app-dir "$appdir" --no-access-log --log-level warning)
+	local uv=(uvicorn --app-dir "$appdir" --no-access-log --log-level warning) cmd
 	case $side in
-	own) setsid "${uv[@]}" --host 127.0.0.1 --port "$port" app:app ;;
-	master) setsid "$master" --workers 1 --bind "127.0.0.1:$port" -- "${uv[@]}" --fd 3 app:app ;;
-	workers4) setsid "${uv[@]}" --host 127.0.0.1 --port "$port" --workers 4 app:app ;;
-	esac >"$tmp/$side.out" 2>&1 &
+	own) cmd=("${uv[@]}" --host 127.0.0.1 --port "$port" app:app) ;;
+	master) cmd=("$master" --workers 1 --bind "127.0.0.1:$port" -- "${uv[@]}" --fd 3 app:app) ;;
+	workers4) cmd=("${uv[@]}" --host 127.0.0.1 --port "$port" --workers 4 app:app) ;;
+	esac
+	# Started directly, so $! is the server itself (not a subshell).
+	setsid "${cmd[@]}" >"$tmp/$side.out" 2>&1 &
 	pid=$!
 	for _ in $(seq 200); do
 		curl -s --max-time 1 "http://127.0.0.1:$port/" >/dev/null && return 0
