@@ -14,8 +14,8 @@
 #   BENCH_OUT           also write the table to this file
 #   CC                  compiler for the baseline and probe (default cc)
 #
-# Hooks for scenarios that live in their own scripts: bench/log-throughput.sh
-# and bench/reload-wrk.sh run when they exist, with SM_BIN, SM_HELPERS,
+# Hooks for scenarios that live in their own scripts: bench/log-throughput.sh,
+# bench/reload-wrk.sh and bench/uvicorn-wrk.sh run when they exist, with SM_BIN, SM_HELPERS,
 # SM_EXAMPLES, BENCH_REPS, BENCH_TOOLS (the directory holding bare, probe and
 # timer) and BENCH_TMP (a scratch directory of their own) in the
 # environment.  Each line a hook prints on standard output is one row:
@@ -218,6 +218,7 @@ fi
 # --- hooks: scenarios delivered by their own scripts -----------------------
 # HOOK log-throughput: bench/log-throughput.sh, log capture vs cat.
 # HOOK reload-wrk:     bench/reload-wrk.sh, reload under wrk load.
+# HOOK uvicorn-wrk:    bench/uvicorn-wrk.sh, uvicorn --fd 3 under the master vs its own port.
 hook() {
 	local name=$1 what=$2 target=$3 rc
 	if [ ! -f "$here/$name.sh" ]; then
@@ -234,6 +235,7 @@ hook() {
 }
 hook log-throughput "log capture, 4 x 64 MiB of 100-byte lines (MB/s)" ">= 0.8x cat"
 hook reload-wrk "reload under wrk -c32, HUP every 2 s" "0 errors, >= 0.9x req/s"
+hook uvicorn-wrk "uvicorn --fd 3, 1 worker, wrk -c16 (req/s)" ">= 0.9x"
 
 # --- collect the idle window ----------------------------------------------
 say "waiting for the idle window to end"

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,7 +53,14 @@ struct sm_capture_stream {
 	char head[2][HEAD_MAX];
 	size_t head_len[2];
 	struct sm_frame frame;
+	unsigned early_lines; /* looked at for "address already in use" */
 };
+
+/* A worker that binds the port itself fails at start with "Address
+ * already in use" (the master holds it): its first lines are looked at
+ * for that, so the master can say where the socket is instead. */
+#define EARLY_LINES 64
+static pid_t said_in_use;
 
 static struct {
 	int fd;
@@ -402,6 +410,23 @@ size_t sm_capture_json_escape(char *out, const char *in, size_t len)
 	return o;
 }
 
+static bool says_in_use(const char *line, size_t len)
+{
+	static const char *const words[] = {"address already in use", "EADDRINUSE"};
+	size_t i, w, n;
+
+	for (w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+		for (i = 0, n = strlen(words[w]); i + n <= len; i++)
+			if (strncasecmp(line + i, words[w], n) == 0)
+				return true;
+	return false;
+}
+
+bool sm_capture_said_in_use(pid_t pid)
+{
+	return pid > 0 && said_in_use == pid;
+}
+
 static void put_line(const char *line, size_t len, bool partial, void *ctx)
 {
 	static const char tail_whole[] = "\"}\n", tail_piece[] = "\",\"partial\":true}\n";
@@ -409,6 +434,11 @@ static void put_line(const char *line, size_t len, bool partial, void *ctx)
 	size_t head = s->head_len[partial], need;
 	char *out;
 
+	if (s->early_lines < EARLY_LINES) {
+		s->early_lines++;
+		if (says_in_use(line, len))
+			said_in_use = s->pid;
+	}
 	need = head + (sink.format == SM_LOG_JSON ? 6 * len + sizeof(tail_piece) : len + 1);
 	sink_room(need);
 	out = sink.buf + sink.len;

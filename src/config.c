@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sentrik/config.h>
+#include <sentrik/log.h>
 #include <sentrik/options.h>
+#include <sentrik/parse.h>
 
 static size_t n_opts(void)
 {
@@ -83,10 +86,15 @@ void sm_config_free(struct sm_config *cfg)
 
 /* ---- the --config file ---- */
 
+/* Longer than any line inih hands over (its INI_MAX_LINE). */
+#define SM_INI_VALUE_MAX 1024
+
 struct file_read {
 	struct sm_opt_state *st;
 	FILE *file;
-	int line; /* lines handed to inih so far: the line it is on */
+	int line;                /* lines handed to inih so far: the line it is on */
+	int set_at[SM_OPTS_MAX]; /* the line each key was last set on, 0: not yet */
+	int too_long;            /* line r->line is longer than this many bytes */
 };
 
 /* inih reads one line per call: counting calls gives the line number. */
@@ -95,14 +103,36 @@ static char *ini_read_line(char *str, int num, void *stream)
 	struct file_read *r = stream;
 
 	r->line++;
-	return fgets(str, num, r->file);
+	if (fgets(str, num, r->file) == NULL)
+		return NULL;
+	/* inih would take the rest of a longer line as the next line: the
+	 * file ends here, and load_file says why. */
+	if (strchr(str, '\n') == NULL && !feof(r->file)) {
+		r->too_long = num - 2;
+		return NULL;
+	}
+	return str;
+}
+
+/* A key given twice: the later line wins, as on the command line, but a
+ * file that says two things is likely a mistake worth a line. */
+static void warn_repeated(struct file_read *r, const struct sm_opt_def *def, const char *name)
+{
+	size_t idx = (size_t)(def - sm_opts);
+
+	if (def->flags & SM_OPT_LIST)
+		return; /* repeatable: each line adds one */
+	if (r->set_at[idx] != 0)
+		sm_warnx("%s:%d: '%s' repeats line %d; the value of line %d is used",
+		         r->st->cfg->config_file, r->line, name, r->set_at[idx], r->line);
+	r->set_at[idx] = r->line;
 }
 
 static int on_ini_pair(void *user, const char *section, const char *name, const char *value)
 {
 	struct file_read *r = user;
 	struct sm_opt_state *st = r->st;
-	char key[64];
+	char key[64], clean[SM_INI_VALUE_MAX];
 	const struct sm_opt_def *def;
 	size_t i;
 
@@ -121,13 +151,22 @@ static int on_ini_pair(void *user, const char *section, const char *name, const 
 		sm_opt_fail(st, "unknown key '%s'", name);
 		return 0;
 	}
-	def->set(st, def, value);
+	/* inih hands the text after '=' as written: "# ..." and quotes are
+	 * what people write in other INI files, so they mean here what they
+	 * mean there. */
+	if (sm_parse_ini_value(value, clean, sizeof(clean)) < 0) {
+		sm_opt_fail(st, "value of '%s' too long", name);
+		return 0;
+	}
+	warn_repeated(r, def, name);
+	def->set(st, def, clean);
 	return !sm_opt_failed(st);
 }
 
 static void load_file(struct sm_opt_state *st)
 {
-	struct file_read r = {st, fopen(st->cfg->config_file, "re"), 0};
+	struct file_read r = {st, fopen(st->cfg->config_file, "re"), 0, {0}, 0};
+	struct stat sb;
 	int rc;
 
 	st->at = (struct sm_opt_origin){st->cfg->config_file, 0};
@@ -135,9 +174,19 @@ static void load_file(struct sm_opt_state *st)
 		sm_opt_fail(st, "cannot read: %s", strerror(errno));
 		return;
 	}
+	/* A directory opens and reads as empty: a ConfigMap's mount point
+	 * given for the file in it would start with no config at all. */
+	if (fstat(fileno(r.file), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fclose(r.file);
+		sm_opt_fail(st, "is a directory (--config names the file in it)");
+		return;
+	}
 	rc = ini_parse_stream(ini_read_line, &r, on_ini_pair, &r);
 	fclose(r.file);
-	if (rc > 0) {
+	if (r.too_long > 0 && !sm_opt_failed(st)) {
+		st->at.line = r.line;
+		sm_opt_fail(st, "line longer than %d bytes", r.too_long);
+	} else if (rc > 0) {
 		st->at.line = rc;
 		sm_opt_fail(st, "syntax error (expected 'key = value')");
 	}
@@ -172,9 +221,59 @@ static void getopt_tables(struct option *longopts, char *shortopts, size_t short
 	shortopts[s] = '\0';
 }
 
+/* Options of tini and gunicorn that people bring along, and what takes
+ * their place here. */
+static const struct {
+	const char *word;
+	const char *instead;
+} habits[] = {
+    {"-s", "subreaping is built in, no flag needed"},
+    {"-v", "for more detail use --log-level debug"},
+    {"-p", "the pid file is --pid-file PATH"},
+    {"-c", "the config file is --config FILE"},
+    {"-D", "there is no daemon mode: run it in the foreground under systemd or docker"},
+    {"--daemon", "there is no daemon mode: run it in the foreground under systemd or docker"},
+    {"--access-logfile", "access logs are the app's own; --log-file or --capture-output "
+                         "passes its output through"},
+    {"--max-requests", "recycle workers with --max-worker-age, or let a worker send "
+                       "STOPPING=1 and exit by itself: a planned exit"},
+};
+
+/* An unknown option, with what the operator may have meant: a long option
+ * it begins (abbreviations are refused: a later option must not change
+ * what an old command line means), or the habit it comes from. */
+static void unknown(struct sm_opt_state *st, const char *word, size_t len)
+{
+	const char *like[SM_OPTS_MAX];
+	char meant[256] = "";
+	size_t i, n = 0, at = 0;
+
+	for (i = 0; i < sizeof(habits) / sizeof(habits[0]); i++)
+		if (strlen(habits[i].word) == len && strncmp(habits[i].word, word, len) == 0) {
+			sm_opt_fail(st, "unknown option '%.*s' (%s; see --help)", (int)len, word,
+			            habits[i].instead);
+			return;
+		}
+	for (i = 0; len > 2 && word[1] == '-' && sm_opts[i].name != NULL; i++)
+		if (strncmp(sm_opts[i].name, word + 2, len - 2) == 0)
+			like[n++] = sm_opts[i].name;
+	for (i = 0; i < n && at < sizeof(meant); i++)
+		at += (size_t)snprintf(meant + at, sizeof(meant) - at, "%s--%s",
+		                       i == 0       ? ""
+		                       : i == n - 1 ? " or "
+		                                    : ", ",
+		                       like[i]);
+	if (n > 0)
+		sm_opt_fail(st, "unknown option '%.*s' (did you mean %s?)", (int)len, word, meant);
+	else
+		sm_opt_fail(st, "unknown option '%.*s' (see --help)", (int)len, word);
+}
+
 /* What getopt_long refused, as one usage error. */
 static void refused(struct sm_opt_state *st, int c, const char *word)
 {
+	char shortopt[3] = {'-', (char)optopt, '\0'};
+
 	if (c == ':') {
 		if (optopt != 0 && optopt < 256)
 			sm_opt_fail(st, "option '-%c' needs a value", optopt);
@@ -185,10 +284,43 @@ static void refused(struct sm_opt_state *st, int c, const char *word)
 		 * option was given a value it does not take. */
 		sm_opt_fail(st, "option '--%s' takes no value", sm_opts[optopt - 256].name);
 	} else if (optopt != 0 && optopt < 256) {
-		sm_opt_fail(st, "unknown option '-%c'", optopt);
+		unknown(st, shortopt, 2);
 	} else {
-		sm_opt_fail(st, "unknown option '%.*s'", (int)strcspn(word, "="), word);
+		unknown(st, word, strcspn(word, "="));
 	}
+}
+
+/* getopt_long takes any unambiguous prefix of a long option: refused here
+ * before it looks, so --pid is not --pid-file.  -1 after the failure. */
+static int check_exact(struct sm_opt_state *st, const char *word)
+{
+	size_t len;
+
+	if (word == NULL || strncmp(word, "--", 2) != 0 || word[2] == '\0')
+		return 0;
+	len = strcspn(word + 2, "=");
+	for (size_t i = 0; sm_opts[i].name != NULL; i++)
+		if (strlen(sm_opts[i].name) == len && strncmp(sm_opts[i].name, word + 2, len) == 0)
+			return 0;
+	unknown(st, word, len + 2);
+	return -1;
+}
+
+/* A value taken from the next word that looks like an option ('-g --' in
+ * tini's manner, '--chdir --pid-file x') is the value forgotten; '-' alone
+ * (standard error for --log-file), a negative number (for the setter to
+ * judge) and --opt=-x remain values. */
+static int check_value(struct sm_opt_state *st, int c, const struct sm_opt_def *def,
+                       char *const argv[])
+{
+	if (def->arg == NULL || optarg != argv[optind - 1] || optarg[0] != '-' ||
+	    optarg[1] == '\0' || isdigit((unsigned char)optarg[1]) || optarg[1] == '.')
+		return 0;
+	if (c < 256)
+		sm_opt_fail(st, "option '-%c' needs a value, not '%s'", def->short_name, optarg);
+	else
+		sm_opt_fail(st, "option '--%s' needs a value, not '%s'", def->name, optarg);
+	return -1;
 }
 
 /* First pass: getopt_long over argv into (option, value) pairs. */
@@ -203,19 +335,27 @@ static int scan_argv(struct sm_opt_state *st, int argc, char *const argv[], stru
 	opterr = 0;
 	optind = 0; /* 0: a full reset of glibc's getopt, so a reload may parse again */
 	*n_out = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, &index)) != -1) {
-		const char *word = argv[optind - 1];
+	for (;;) {
+		const char *word;
 		const struct sm_opt_def *def;
 
+		/* optind is 0 only before the first call, which starts at 1. */
+		if (check_exact(st, optind < argc ? argv[optind > 0 ? optind : 1] : NULL) < 0)
+			return -1;
+		if ((c = getopt_long(argc, argv, shortopts, longopts, &index)) == -1)
+			break;
+		word = argv[optind - 1];
 		if (c == '?' || c == ':') {
 			refused(st, c, word);
 			return -1;
 		}
 		def = c >= 256 ? &sm_opts[c - 256] : find_short(c);
 		if (def == NULL) {
-			sm_opt_fail(st, "unknown option '%s'", word);
+			unknown(st, word, strlen(word));
 			return -1;
 		}
+		if (check_value(st, c, def, argv) < 0)
+			return -1;
 		if (def->arg == NULL && word[0] == '-' && word[1] == '-' && strchr(word, '='))
 			sm_opt_fail(st, "option '--%s' takes no value", def->name);
 		out[(*n_out)++] = (struct cli_opt){def, optarg};

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,25 @@ void sm_listen_name_of(const char *text, char *out, size_t outlen)
 		out[i] = '\0';
 }
 
+/* Accepted connections inherit TCP_NODELAY from their listener.  An app
+ * that binds its own port usually sets it; one that takes a socket as it
+ * is (uvicorn --fd 3, most LISTEN_FDS apps) would otherwise meet Nagle's
+ * algorithm with delayed ACKs: 40 ms stalls, 10-20x fewer requests/s.  A
+ * socket handed over (fd:N, activation) gets it too when it is TCP. */
+static int no_delay(int fd)
+{
+	int domain = 0, protocol = 0, one = 1;
+	socklen_t len = sizeof(domain);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    (domain != AF_INET && domain != AF_INET6))
+		return 0;
+	len = sizeof(protocol);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0 || protocol != IPPROTO_TCP)
+		return 0;
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static int tcp_socket(int family, const struct sockaddr *sa, socklen_t salen, bool v6only,
                       const struct sm_listen_opts *opts)
 {
@@ -73,8 +93,10 @@ static int tcp_socket(int family, const struct sockaddr *sa, socklen_t salen, bo
 
 	if (fd < 0)
 		return -1;
-	/* REUSEADDR: a restart must not wait out the old TIME_WAIT sockets. */
+	/* REUSEADDR: a restart must not wait out the old TIME_WAIT sockets.
+	 * NODELAY: see no_delay(). */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    (opts->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    (family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6)) < 0) ||
@@ -102,6 +124,18 @@ static int bind_any(const struct sm_addr *addr, const struct sm_listen_opts *opt
 	if (fd >= 0 || (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL))
 		return fd;
 	return tcp_socket(AF_INET, (struct sockaddr *)&in4, sizeof(in4), false, opts);
+}
+
+/* A bind the kernel refused.  EACCES on a low port is the one a newcomer
+ * meets (not root, port 80): say both ways out. */
+static int bind_failed(const struct sm_addr *addr, const char *text, int err, struct sm_error *e)
+{
+	if (err == EACCES && atoi(addr->port) < 1024 && geteuid() != 0)
+		return sm_error_set(e, EX_OSERR,
+		                    "cannot bind %s: %s (a port below 1024 needs root: start as "
+		                    "root with --user USER, or use a port >= 1024)",
+		                    text, strerror(err));
+	return sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(err));
 }
 
 /* The addresses a host name stands for, as getaddrinfo gave them. */
@@ -188,7 +222,7 @@ static int bind_host(const struct sm_addr *addr, const char *text,
 			first_errno = errno;
 	}
 	if (fd < 0)
-		sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(first_errno));
+		bind_failed(addr, text, first_errno, e);
 	return fd;
 }
 
@@ -271,7 +305,8 @@ static int take_fd(int fd, const char *text, const struct sm_listen_opts *opts, 
 	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return sm_error_set(e, EX_USAGE, "cannot use %s: %s", text,
 		                    errno == EBADF ? "no such open descriptor" : "not a socket");
-	if (sm_set_cloexec(fd, 1) < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+	if (sm_set_cloexec(fd, 1) < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    no_delay(fd) < 0)
 		goto fail;
 	len = sizeof(listening);
 	/* A stream socket handed over unlistened is put to listen. */
@@ -292,7 +327,7 @@ int sm_listen_bind(const struct sm_addr *addr, const char *text, const struct sm
 	switch (addr->kind) {
 	case SM_ADDR_ANY:
 		if ((fd = bind_any(addr, opts)) < 0)
-			sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(errno));
+			bind_failed(addr, text, errno, e);
 		return fd;
 	case SM_ADDR_HOST:
 	case SM_ADDR_V6:

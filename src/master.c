@@ -210,14 +210,25 @@ struct spawn_wait {
 	const struct sm_config *cfg;
 };
 
+/* COMMAND with a relative path is executed from --chdir, not from where
+ * the master was started: a file that is right there seems to be missing. */
+static bool from_chdir(const struct sm_config *cfg, const struct sm_spawn_error *error)
+{
+	return cfg->chdir != NULL && strcmp(error->stage, "execute") == 0 &&
+	       cfg->command[0][0] != '/' && strchr(cfg->command[0], '/') != NULL;
+}
+
 static void spawn_failed(struct sm_master *m, int slot, unsigned gen, const struct sm_config *cfg,
                          const struct sm_spawn_error *error)
 {
-	char reason[SM_PATH_MAX + 128];
+	char reason[SM_PATH_MAX + 128], hint[SM_PATH_MAX / 2] = "";
 
-	snprintf(reason, sizeof(reason), "cannot %s '%s': %s", error->stage,
+	if (from_chdir(cfg, error))
+		snprintf(hint, sizeof(hint), " (a relative path: resolved from --chdir %s)",
+		         cfg->chdir);
+	snprintf(reason, sizeof(reason), "cannot %s '%s': %s%s", error->stage,
 	         strcmp(error->stage, "chdir to") == 0 ? cfg->chdir : cfg->command[0],
-	         strerror(error->err));
+	         strerror(error->err), hint);
 	/* At boot (or once a boot failure stops the pool) the FATAL line
 	 * carries the reason once; later, each failure is worth a line. */
 	if (sm_pool_phase(&m->pool) == SM_PHASE_RUNNING)
@@ -471,6 +482,21 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	reconcile(w->data);
 }
 
+/* A worker that bound the port itself dies at start: say where its
+ * socket is.  Known only from captured output. */
+static void hint_in_use(const struct sm_master *m, const struct sm_exit_info *info, pid_t pid)
+{
+	if (info->expected || (info->was_ready && info->lifetime >= SM_BACKOFF_EARLY) ||
+	    !sm_capture_said_in_use(pid))
+		return;
+	sm_warnx("worker %d said 'address already in use': %s", info->slot,
+	         m->setup->n_listen > 0
+	             ? "workers take their socket from the master, from fd 3 (LISTEN_FDS); "
+	               "the app must not bind the port itself (e.g. uvicorn --fd 3)"
+	             : "workers of one pool cannot each bind the same port; bind it with "
+	               "--bind and have the app take fd 3 (LISTEN_FDS)");
+}
+
 static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct sm_master *m = w->data;
@@ -487,6 +513,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	}
 	/* Whatever the worker left in its process group goes with it. */
 	(void)kill(-w->rpid, SIGKILL);
+	hint_in_use(m, &info, w->rpid);
 	if (info.expected)
 		sm_info("worker %d (pid %ld) %s", info.slot, (long)w->rpid, how);
 	else if (info.restart_in == 0)

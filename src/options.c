@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sentrik/cpus.h>
 #include <sentrik/options.h>
@@ -28,7 +29,9 @@ void sm_opt_fail(struct sm_opt_state *st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (st->at.file != NULL)
+	if (st->at.file != NULL && st->at.line == 0) /* the file as a whole */
+		sm_error_set(st->e, EX_CONFIG, "%s: %s", st->at.file, msg);
+	else if (st->at.file != NULL)
 		sm_error_set(st->e, EX_CONFIG, "%s:%d: %s", st->at.file, st->at.line, msg);
 	else
 		sm_error_set(st->e, EX_USAGE, "%s", msg);
@@ -142,6 +145,10 @@ static void set_workers(struct sm_opt_state *st, const struct sm_opt_def *def, c
 	} else if (sm_parse_uint(v, 1, SM_MAX_WORKERS_CEILING, &n) == 0) {
 		st->cfg->workers_auto = false;
 		st->cfg->workers = (int)n;
+	} else if (*v != '\0' && strspn(v, "0123456789") == strlen(v) &&
+	           strspn(v, "0") < strlen(v)) { /* a number, above the ceiling */
+		sm_opt_fail(st, "--%s: invalid value '%s' (the cap is --max-workers, at most %d)",
+		            def->name, v, SM_MAX_WORKERS_CEILING);
 	} else {
 		sm_opt_fail(st, "--%s: invalid value '%s' (expected a number from 1 or auto)",
 		            def->name, v);
@@ -291,9 +298,25 @@ static void set_log_level(struct sm_opt_state *st, const struct sm_opt_def *def,
 	                                     [SM_LOG_INFO] = "info",
 	                                     [SM_LOG_WARNING] = "warning",
 	                                     [SM_LOG_ERROR] = "error"};
-	int i = choose(st, def, v, levels, 4);
+	/* The names of syslog, Python and gunicorn, in any case: INFO, warn,
+	 * err, crit all say what they mean. */
+	static const struct {
+		const char *name;
+		enum sm_log_level level;
+	} aliases[] = {
+	    {"debug", SM_LOG_DEBUG},     {"info", SM_LOG_INFO},      {"notice", SM_LOG_INFO},
+	    {"warning", SM_LOG_WARNING}, {"warn", SM_LOG_WARNING},   {"error", SM_LOG_ERROR},
+	    {"err", SM_LOG_ERROR},       {"critical", SM_LOG_ERROR}, {"crit", SM_LOG_ERROR},
+	    {"alert", SM_LOG_ERROR},     {"emerg", SM_LOG_ERROR},    {"fatal", SM_LOG_ERROR}};
+	size_t k;
+	int i;
 
-	if (i >= 0)
+	for (k = 0; k < sizeof(aliases) / sizeof(aliases[0]); k++)
+		if (strcasecmp(v, aliases[k].name) == 0) {
+			st->cfg->log_level = aliases[k].level;
+			return;
+		}
+	if ((i = choose(st, def, v, levels, 4)) >= 0)
 		st->cfg->log_level = (enum sm_log_level)i;
 }
 

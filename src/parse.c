@@ -137,17 +137,43 @@ static int parse_v6(const char *text, struct sm_addr *addr, struct sm_error *e)
 	return parse_port(close + 2, text, addr, e);
 }
 
+/* The forms other servers take (gunicorn's 'tcp://', a URL, a bare port,
+ * '*:PORT', a host without port): what the operator meant, said in ours.
+ * -1 with e set for those, and for any other value without a colon. */
+static int habit(const char *text, struct sm_error *e)
+{
+	const char *scheme = strstr(text, "://");
+
+	if (scheme != NULL)
+		return sm_error_set(
+		    e, EX_USAGE, "--bind: invalid address '%s' (no scheme is used: write -b %.*s)",
+		    text, (int)strcspn(scheme + 3, "/"), scheme + 3);
+	if (strspn(text, "0123456789") == strlen(text))
+		return sm_error_set(e, EX_USAGE,
+		                    "--bind: invalid address '%s' (a port alone is written :%s, "
+		                    "every address, IPv4 and IPv6)",
+		                    text, text);
+	if (strcmp(text, "*") == 0 || strncmp(text, "*:", 2) == 0)
+		return sm_error_set(e, EX_USAGE,
+		                    "--bind: invalid address '%s' (every address is written :%s, "
+		                    "IPv4 and IPv6)",
+		                    text, text[1] == ':' ? text + 2 : "PORT");
+	if (strchr(text, ':') == NULL)
+		return sm_error_set(e, EX_USAGE,
+		                    "--bind: invalid address '%s' (no port: expected %s:PORT, "
+		                    ":PORT for every address, [V6]:PORT, unix:PATH or fd:N)",
+		                    text, text);
+	return 0;
+}
+
 static int parse_host_port(const char *text, struct sm_addr *addr, struct sm_error *e)
 {
 	const char *colon = strrchr(text, ':');
 	struct in_addr in4;
 	size_t len;
 
-	if (colon == NULL)
-		return sm_error_set(e, EX_USAGE,
-		                    "--bind: invalid address '%s' (expected HOST:PORT, :PORT, "
-		                    "[V6]:PORT, unix:PATH or fd:N)",
-		                    text);
+	if (habit(text, e) < 0 || colon == NULL) /* without one, habit() said why */
+		return -1;
 	if (memchr(text, ':', (size_t)(colon - text)) != NULL)
 		return sm_error_set(e, EX_USAGE,
 		                    "--bind: invalid address '%s' (an IPv6 address goes in "
@@ -199,4 +225,42 @@ int sm_addr_parse(const char *text, struct sm_addr *addr, struct sm_error *e)
 	if (text[0] == '[')
 		return parse_v6(text, addr, e);
 	return parse_host_port(text, addr, e);
+}
+
+/* Where an inline comment starts: a '#' or ';' at the start or after a
+ * blank, outside quotes; the end of s when there is none. */
+static size_t comment_at(const char *s)
+{
+	char quote = 0;
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		if (quote != 0) {
+			if (s[i] == quote)
+				quote = 0;
+		} else if (s[i] == '"' || s[i] == '\'') {
+			quote = s[i];
+		} else if ((s[i] == '#' || s[i] == ';') &&
+		           (i == 0 || isblank((unsigned char)s[i - 1]))) {
+			break;
+		}
+	}
+	return i;
+}
+
+int sm_parse_ini_value(const char *in, char *out, size_t outlen)
+{
+	size_t len = comment_at(in);
+
+	while (len > 0 && isspace((unsigned char)in[len - 1]))
+		len--;
+	if (len >= 2 && (in[0] == '"' || in[0] == '\'') && in[len - 1] == in[0]) {
+		in++;
+		len -= 2;
+	}
+	if (len >= outlen)
+		return -1;
+	memcpy(out, in, len);
+	out[len] = '\0';
+	return 0;
 }

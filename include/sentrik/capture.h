@@ -53,6 +53,9 @@ enum sm_capture_state sm_capture_readable(struct sm_capture_stream *s);
 /* The worker exited: take what it left in the pipe and write out its last
  * line even if it has no newline. */
 void sm_capture_worker_exited(struct sm_capture_stream *s);
+/* Whether one of the first lines worker pid wrote (captured output only)
+ * said "address already in use" (any case) or EADDRINUSE. */
+bool sm_capture_said_in_use(pid_t pid);
 /* Flush a last unfinished line, close the read end, free. */
 void sm_capture_stream_free(struct sm_capture_stream *s);
 

@@ -59,7 +59,8 @@ struct sm_opt_state {
 };
 
 /* Records the first error only: EX_CONFIG with "FILE:LINE: " for a value
- * from the file, EX_USAGE for one from the command line. */
+ * from the file ("FILE: " for the file as a whole, line 0), EX_USAGE for
+ * one from the command line. */
 void sm_opt_fail(struct sm_opt_state *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 bool sm_opt_failed(const struct sm_opt_state *st);

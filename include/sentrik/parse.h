@@ -19,6 +19,13 @@ int sm_parse_mode(const char *s, mode_t *out);
 /* 1/yes/true/on and 0/no/false/off in any case: 0, or -1. */
 int sm_parse_bool(const char *s, bool *out);
 
+/* A value of the --config file as inih gave it, made what the operator
+ * meant: an inline comment ('#' or ';' at the start or after a blank,
+ * outside quotes) cut off with the blanks before it, then one pair of
+ * matching quotes around the whole removed.  0, or -1 when out is too
+ * small. */
+int sm_parse_ini_value(const char *in, char *out, size_t outlen);
+
 enum sm_addr_kind {
 	SM_ADDR_HOST, /* HOST:PORT, HOST a name or an IPv4 address */
 	SM_ADDR_ANY,  /* :PORT — every address, one dual-stack socket */

@@ -115,4 +115,61 @@ t_app_flags_reach_the_app() {
 	[ "$EXIT_CODE" = 0 ] || fail "exit $EXIT_CODE"
 }
 
+# Messages that must say what a newcomer got wrong, at run time.
+
+# A worker that binds the port itself (the master holds it) dies at start;
+# with its output captured the master says where the socket is.
+t_address_in_use_hint() {
+	sm_start --capture-output --bind 127.0.0.1:0 -- python3 -c '
+import socket
+port = socket.socket(fileno=3).getsockname()[1]
+socket.socket().bind(("127.0.0.1", port))'
+	wait_exit "$SM_PID" 10 || fail "master still running"
+	[ "$EXIT_CODE" = 69 ] || fail "exit $EXIT_CODE, want 69"
+	grep -q "stderr: OSError: \[Errno 98\] Address already in use" "$SM_LOG" ||
+		fail "the worker's own line is missing"
+	grep -q "WARNING: worker 1 said 'address already in use': workers take their socket from the master, from fd 3 (LISTEN_FDS)" "$SM_LOG" ||
+		fail "no hint"
+	# A worker that merely mentions it later, once ready, gets no hint.
+	sm_start --capture-output --ready exec -- sh -c 'sleep 1.5; echo "address already in use"; exit 1'
+	wait_for 10 grep -q "exited with status 1" "$SM_LOG" || fail "the worker did not exit"
+	grep -q "said 'address already in use'" "$SM_LOG" && fail "hint for a worker that ran 1.5 s"
+	true
+}
+
+# A relative COMMAND is executed from --chdir: the message says so.
+t_relative_command_from_chdir() {
+	mkdir -p "$SM_TMP/elsewhere"
+	(cd "$SM_HELPERS" && timeout 10 "$SM_BIN" --chdir "$SM_TMP/elsewhere" -- ./probe 2>"$SM_TMP/err")
+	rc=$?
+	[ "$rc" = 69 ] || fail "exit $rc, want 69"
+	grep -q "cannot execute './probe': No such file or directory (a relative path: resolved from --chdir $SM_TMP/elsewhere)" "$SM_TMP/err" ||
+		fail "message: $(cat "$SM_TMP/err")"
+}
+
+# Not root, port 80: both ways out are named.
+t_low_port_as_non_root() {
+	need_root
+	command -v setpriv >/dev/null || skip "setpriv missing"
+	[ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ] ||
+		skip "unprivileged ports start at or below 80 here"
+	timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups "$SM_BIN" --bind 127.0.0.1:80 -- true 2>"$SM_TMP/err"
+	rc=$?
+	[ "$rc" = 71 ] || fail "exit $rc, want 71"
+	grep -q "cannot bind 127.0.0.1:80: Permission denied (a port below 1024 needs root: start as root with --user USER, or use a port >= 1024)" "$SM_TMP/err" ||
+		fail "message: $(cat "$SM_TMP/err")"
+}
+
+# A key set twice in the file: the later wins, with a warning naming both
+# lines; inline comments and quotes are what they are in other INI files.
+t_config_file_as_written() {
+	printf 'workers = 3 # three\nbind = "127.0.0.1:0"\nworkers = 2\n' >"$SM_TMP/c.ini"
+	sm_start --config "$SM_TMP/c.ini" -- "$PROBE"
+	wait_for 5 grep -q "workers ready" "$SM_LOG" || fail "did not start"
+	grep -q "WARNING: $SM_TMP/c.ini:3: 'workers' repeats line 1; the value of line 3 is used" "$SM_LOG" ||
+		fail "no warning for the repeated key"
+	grep -q "INFO: listening on 127.0.0.1:0" "$SM_LOG" || fail "quoted --bind not taken"
+	grep -q "2 workers ready" "$SM_LOG" || fail "the later value did not win"
+}
+
 run_tests "$@"

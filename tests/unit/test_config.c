@@ -14,6 +14,7 @@
 
 #include <sentrik/config.h>
 #include <sentrik/cpus.h>
+#include <sentrik/log.h>
 #include <sentrik/options.h>
 
 static struct sm_config cfg;
@@ -242,15 +243,104 @@ static void stops_at_first_non_option(void **state)
 static void unknown_and_missing(void **state)
 {
 	(void)state;
-	USAGE("unknown option '--frobnicate'", "--frobnicate", "app");
-	USAGE("unknown option '--frobnicate'", "--frobnicate=3", "app");
-	USAGE("unknown option '-x'", "-x", "app");
-	USAGE("unknown option '-x'", "-hx", "app");
+	USAGE("unknown option '--frobnicate' (see --help)", "--frobnicate", "app");
+	USAGE("unknown option '--frobnicate' (see --help)", "--frobnicate=3", "app");
+	USAGE("unknown option '-x' (see --help)", "-x", "app");
+	USAGE("unknown option '-x' (see --help)", "-hx", "app");
 	USAGE("option '--workers' needs a value", "--workers");
 	USAGE("option '-w' needs a value", "-w");
 	USAGE("option '--stop-signal' needs a value", "--stop-signal");
 	USAGE("option '--reuse-port' takes no value", "--reuse-port=1", "app");
 	USAGE("option '--help' takes no value", "--help=yes");
+}
+
+/* getopt_long would take any unambiguous prefix: refused, naming the
+ * options meant, so a later option never changes an old command line. */
+static void abbreviations_refused(void **state)
+{
+	(void)state;
+	USAGE("unknown option '--pid' (did you mean --pid-file?)", "--pid", "x", "app");
+	USAGE("unknown option '--pid' (did you mean --pid-file?)", "--pid=x", "app");
+	USAGE("unknown option '--max' (did you mean --max-workers?)", "--max", "3", "app");
+	USAGE("unknown option '--conf' (did you mean --config?)", "--conf", "/x", "app");
+	USAGE("unknown option '--re' (did you mean --require-env, --reuse-port, --ready or "
+	      "--ready-timeout?)",
+	      "--re", "app");
+	USAGE("unknown option '--work' (did you mean --workers?)", "-w", "2", "--work", "3", "app");
+	OK("--pid-file", "x", "--max-workers", "3", "app");
+	assert_string_equal(cfg.pid_file, "x");
+	assert_int_equal(cfg.max_workers, 3);
+	/* after COMMAND, and after --, words are the app's */
+	OK("app", "--pid");
+	OK("--", "--pid");
+	assert_string_equal(cfg.command[0], "--pid");
+}
+
+/* Options of tini and gunicorn get what to use here. */
+static void habits_pointed_to(void **state)
+{
+	(void)state;
+	USAGE("unknown option '-s' (subreaping is built in, no flag needed; see --help)", "-s",
+	      "app");
+	USAGE("unknown option '-s' (subreaping is built in, no flag needed; see --help)", "-sg",
+	      "x", "app");
+	USAGE("unknown option '-v' (for more detail use --log-level debug; see --help)", "-v",
+	      "app");
+	USAGE("unknown option '-p' (the pid file is --pid-file PATH; see --help)", "-p", "x",
+	      "app");
+	USAGE("unknown option '-c' (the config file is --config FILE; see --help)", "-c", "x",
+	      "app");
+	USAGE("unknown option '--daemon' (there is no daemon mode: run it in the foreground "
+	      "under systemd or docker; see --help)",
+	      "--daemon", "app");
+	USAGE("unknown option '-D' (there is no daemon mode: run it in the foreground under "
+	      "systemd or docker; see --help)",
+	      "-D", "app");
+	USAGE("unknown option '--access-logfile' (access logs are the app's own; --log-file or "
+	      "--capture-output passes its output through; see --help)",
+	      "--access-logfile", "-", "app");
+	USAGE("unknown option '--max-requests' (recycle workers with --max-worker-age, or let a "
+	      "worker send STOPPING=1 and exit by itself: a planned exit; see --help)",
+	      "--max-requests=1000", "app");
+}
+
+/* A value taken from a word that looks like an option is a value
+ * forgotten (tini's "-g -- app"); '-' and --opt=-x stay values. */
+static void option_is_not_a_value(void **state)
+{
+	(void)state;
+	USAGE("option '-g' needs a value, not '--'", "-g", "--", "app");
+	USAGE("option '--chdir' needs a value, not '--pid-file'", "--chdir", "--pid-file", "x",
+	      "app");
+	USAGE("option '-u' needs a value, not '-w'", "-u", "-w", "2", "app");
+	USAGE("--workers: invalid value '-2' (expected a number from 1 or auto)", "-w", "-2",
+	      "app");
+	OK("--log-file", "-", "app");
+	assert_string_equal(cfg.log_file, "-");
+	OK("--chdir=-x", "app");
+	assert_string_equal(cfg.chdir, "-x");
+	OK("-g-x", "app");
+	assert_string_equal(cfg.group, "-x");
+}
+
+static void log_level_aliases(void **state)
+{
+	static const struct {
+		const char *word;
+		enum sm_log_level level;
+	} cases[] = {
+	    {"INFO", SM_LOG_INFO},    {"Debug", SM_LOG_DEBUG},     {"warn", SM_LOG_WARNING},
+	    {"WARN", SM_LOG_WARNING}, {"WARNING", SM_LOG_WARNING}, {"err", SM_LOG_ERROR},
+	    {"crit", SM_LOG_ERROR},   {"CRITICAL", SM_LOG_ERROR},  {"notice", SM_LOG_INFO}};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		OK("--log-level", cases[i].word, "app");
+		assert_int_equal(cfg.log_level, cases[i].level);
+	}
+	USAGE("--log-level: invalid value 'loud' (expected debug, info, warning or error)",
+	      "--log-level", "loud", "app");
 }
 
 #define MISSING "missing COMMAND (usage: sentrik-master [OPTION]... [--] COMMAND [ARG]...)"
@@ -280,8 +370,13 @@ static void malformed_values(void **state)
 	      "--workers=", "app");
 	USAGE("--workers: invalid value ' 2' (expected a number from 1 or auto)", "-w", " 2",
 	      "app");
-	USAGE("--workers: invalid value '99999999999999999999' (expected a number from 1 or auto)",
+	USAGE("--workers: invalid value '99999999999999999999' (the cap is --max-workers, at most "
+	      "65536)",
 	      "-w", "99999999999999999999", "app");
+	USAGE("--workers: invalid value '65537' (the cap is --max-workers, at most 65536)", "-w",
+	      "65537", "app");
+	USAGE("--workers: invalid value '000' (expected a number from 1 or auto)", "-w", "000",
+	      "app");
 	USAGE("--workers: invalid value 'AUTO' (expected a number from 1 or auto)", "-w", "AUTO",
 	      "app");
 	USAGE("--workers: invalid value '5' (more than --max-workers 4)", "-w", "5",
@@ -433,6 +528,57 @@ static void config_keys(void **state)
 	assert_string_equal(cfg.config_file, ini_path);
 }
 
+/* What people write in other INI files means the same here: inline
+ * comments, quotes, "key: value". */
+static void config_values_as_written(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_file("workers = 3 # three\n"
+	                            "bind = \"0.0.0.0:8000\"\n"
+	                            "bind = ':8001'   ; the other one\n"
+	                            "chdir: /srv/app\n"
+	                            "pid-file = \"/run/a #1.pid\" # quoted '#' stays\n"
+	                            "require-env = KEY!=a#b\n"
+	                            "log-level = WARN\n",
+	                            NULL, NULL),
+	                 SM_CONFIG_RUN);
+	assert_int_equal(cfg.workers, 3);
+	assert_int_equal(cfg.n_binds, 2);
+	assert_string_equal(cfg.binds[0], "0.0.0.0:8000");
+	assert_string_equal(cfg.binds[1], ":8001");
+	assert_string_equal(cfg.chdir, "/srv/app");
+	assert_string_equal(cfg.pid_file, "/run/a #1.pid");
+	assert_string_equal(cfg.require_env[0].forbidden, "a#b");
+	assert_int_equal(cfg.log_level, SM_LOG_WARNING);
+}
+
+static char warned[512];
+
+static void keep_line(const char *buf, size_t len, void *ctx)
+{
+	(void)ctx;
+	snprintf(warned, sizeof(warned), "%.*s", (int)len, buf);
+}
+
+/* A key set twice: the later line wins, with a warning naming both. */
+static void config_repeated_key(void **state)
+{
+	char want[256];
+
+	(void)state;
+	warned[0] = '\0';
+	sm_log_set_sink(keep_line, NULL);
+	assert_int_equal(parse_file("workers = 3\nbind = :1\nbind = :2\nworkers = 4\n", NULL, NULL),
+	                 SM_CONFIG_RUN);
+	sm_log_set_sink(NULL, NULL);
+	assert_int_equal(cfg.workers, 4);
+	assert_int_equal(cfg.n_binds, 2);
+	snprintf(want, sizeof(want), "%s:4: 'workers' repeats line 1; the value of line 4 is used",
+	         ini_path);
+	assert_non_null(strstr(warned, want));
+	assert_non_null(strstr(warned, "WARNING"));
+}
+
 static void config_command_line_wins(void **state)
 {
 	(void)state;
@@ -505,8 +651,17 @@ static void config_errors(void **state)
 	/* a file that cannot be read */
 	assert_int_equal(parse("--config", "/nonexistent/sm.ini", "app", NULL), -1);
 	assert_int_equal(err.status, EX_CONFIG);
-	assert_string_equal(err.msg,
-	                    "/nonexistent/sm.ini:0: cannot read: No such file or directory");
+	assert_string_equal(err.msg, "/nonexistent/sm.ini: cannot read: No such file or directory");
+	/* a line inih would cut in two */
+	{
+		char text[400];
+		snprintf(text, sizeof(text), "workers = 2\nchdir = /%0240d\nworkers = 0\n", 0);
+		config_error(text, "2: line longer than 198 bytes");
+	}
+	/* a directory (a ConfigMap's mount point) is no config file */
+	assert_int_equal(parse("--config", "/tmp", "app", NULL), -1);
+	assert_int_equal(err.status, EX_CONFIG);
+	assert_string_equal(err.msg, "/tmp: is a directory (--config names the file in it)");
 	/* a command-line error is still a usage error */
 	assert_int_equal(parse_file("workers = 2\n", "-w", "0"), -1);
 	assert_int_equal(err.status, EX_USAGE);
@@ -641,10 +796,16 @@ int main(void)
 	    cmocka_unit_test_teardown(every_flag, teardown),
 	    cmocka_unit_test_teardown(stops_at_first_non_option, teardown),
 	    cmocka_unit_test_teardown(unknown_and_missing, teardown),
+	    cmocka_unit_test_teardown(abbreviations_refused, teardown),
+	    cmocka_unit_test_teardown(habits_pointed_to, teardown),
+	    cmocka_unit_test_teardown(option_is_not_a_value, teardown),
+	    cmocka_unit_test_teardown(log_level_aliases, teardown),
 	    cmocka_unit_test_teardown(missing_or_empty_command, teardown),
 	    cmocka_unit_test_teardown(malformed_values, teardown),
 	    cmocka_unit_test_teardown(first_error_wins, teardown),
 	    cmocka_unit_test_teardown(config_keys, ini_teardown),
+	    cmocka_unit_test_teardown(config_values_as_written, ini_teardown),
+	    cmocka_unit_test_teardown(config_repeated_key, ini_teardown),
 	    cmocka_unit_test_teardown(config_command_line_wins, ini_teardown),
 	    cmocka_unit_test_teardown(config_errors, ini_teardown),
 	    cmocka_unit_test_teardown(parse_twice, teardown),

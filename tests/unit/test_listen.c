@@ -87,8 +87,8 @@ static void setup_errors(void **state)
 	(void)state;
 	assert_int_equal(sm_listen_setup(&l, bad_addr, 1, &opts, &e), -1);
 	assert_int_equal(e.status, EX_USAGE);
-	assert_string_equal(e.msg, "--bind: invalid address '8000' (expected HOST:PORT, :PORT, "
-	                           "[V6]:PORT, unix:PATH or fd:N)");
+	assert_string_equal(e.msg, "--bind: invalid address '8000' (a port alone is written :8000, "
+	                           "every address, IPv4 and IPv6)");
 	assert_int_equal(l.n, 0);
 	assert_non_null(f);
 	snprintf(fd_bind, sizeof(fd_bind), "fd:%d", fileno(f));

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -258,12 +259,77 @@ static void addr_errors(void **state)
 	assert_non_null(strstr(e.msg, "invalid unix socket path"));
 }
 
+/* The forms of other servers get the form meant, in ours. */
+static void addr_habits(void **state)
+{
+	static const struct {
+		const char *in, *why;
+	} cases[] = {
+	    {"tcp://127.0.0.1:8000", "(no scheme is used: write -b 127.0.0.1:8000)"},
+	    {"http://127.0.0.1:8000/", "(no scheme is used: write -b 127.0.0.1:8000)"},
+	    {"http://[::1]:80/x", "(no scheme is used: write -b [::1]:80)"},
+	    {"8000", "(a port alone is written :8000, every address, IPv4 and IPv6)"},
+	    {"*:8000", "(every address is written :8000, IPv4 and IPv6)"},
+	    {"*", "(every address is written :PORT, IPv4 and IPv6)"},
+	    {"0.0.0.0", "(no port: expected 0.0.0.0:PORT, :PORT for every address, [V6]:PORT, "
+	                "unix:PATH or fd:N)"},
+	};
+	struct sm_addr a;
+	struct sm_error e;
+	char want[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(sm_addr_parse(cases[i].in, &a, &e), -1);
+		snprintf(want, sizeof(want), "--bind: invalid address '%s' %s", cases[i].in,
+		         cases[i].why);
+		assert_string_equal(e.msg, want);
+	}
+}
+
+static void ini_values(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"4", "4"},
+	    {"4 # four", "4"},
+	    {"4\t; four", "4"},
+	    {"# all comment", ""},
+	    {"a#b", "a#b"},
+	    {"a;b", "a;b"},
+	    {"\"0.0.0.0:8000\"", "0.0.0.0:8000"},
+	    {"'x y'  # c", "x y"},
+	    {"\"a # b\" # c", "a # b"},
+	    {"\"a ; b\"", "a ; b"},
+	    {"\"unbalanced", "\"unbalanced"},
+	    {"\"mixed'", "\"mixed'"},
+	    {"\"\"", ""},
+	    {"\"", "\""},
+	    {"trailing   ", "trailing"},
+	};
+	char out[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(sm_parse_ini_value(cases[i].in, out, sizeof(out)), 0);
+		assert_string_equal(out, cases[i].out);
+	}
+	assert_int_equal(sm_parse_ini_value("12345", out, 5), -1);
+	assert_int_equal(sm_parse_ini_value("1234", out, 5), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(uints),   cmocka_unit_test(seconds),     cmocka_unit_test(modes),
-	    cmocka_unit_test(bools),   cmocka_unit_test(host_port),   cmocka_unit_test(any_port),
-	    cmocka_unit_test(v6_port), cmocka_unit_test(unix_and_fd), cmocka_unit_test(addr_errors),
+	    cmocka_unit_test(uints),       cmocka_unit_test(seconds),
+	    cmocka_unit_test(modes),       cmocka_unit_test(bools),
+	    cmocka_unit_test(host_port),   cmocka_unit_test(any_port),
+	    cmocka_unit_test(v6_port),     cmocka_unit_test(unix_and_fd),
+	    cmocka_unit_test(addr_errors), cmocka_unit_test(addr_habits),
+	    cmocka_unit_test(ini_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
