@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <sentrik/config.h>
+#include <sentrik/control.h>
 #include <sentrik/drop.h>
 #include <sentrik/fd.h>
 #include <sentrik/ident.h>
@@ -128,10 +129,7 @@ static int run_check(const struct sm_config *cfg)
 	return code;
 }
 
-/* Listening sockets, bound while still root so --user app --bind :80
- * works with no capability left afterwards.  0, or the exit code. */
-static int open_listeners(const struct sm_config *cfg, const struct sm_identity *id,
-                          struct sm_listeners *listeners, struct sm_master_setup *setup)
+static struct sm_listen_opts listen_opts(const struct sm_config *cfg, const struct sm_identity *id)
 {
 	struct sm_listen_opts lopts = {
 	    .backlog = cfg->backlog,
@@ -139,6 +137,16 @@ static int open_listeners(const struct sm_config *cfg, const struct sm_identity 
 	    .uid = id->mode == SM_ID_DROP ? id->uid : (uid_t)-1,
 	    .gid = id->mode == SM_ID_DROP ? id->gid : (gid_t)-1,
 	};
+
+	return lopts;
+}
+
+/* Listening sockets, bound while still root so --user app --bind :80
+ * works with no capability left afterwards.  0, or the exit code. */
+static int open_listeners(const struct sm_config *cfg, const struct sm_identity *id,
+                          struct sm_listeners *listeners, struct sm_master_setup *setup)
+{
+	struct sm_listen_opts lopts = listen_opts(cfg, id);
 	struct sm_error err;
 
 	if (sm_listen_setup(listeners, cfg->binds, cfg->n_binds, &lopts, &err) < 0) {
@@ -153,6 +161,61 @@ static int open_listeners(const struct sm_config *cfg, const struct sm_identity 
 	return 0;
 }
 
+/* --metrics, bound with the listeners (as root: a port below 1024 works)
+ * but the master's alone: close-on-exec and never in LISTEN_FDS. */
+static int open_metrics(const struct sm_config *cfg, const struct sm_identity *id,
+                        struct sm_master_setup *setup)
+{
+	struct sm_listen_opts lopts = listen_opts(cfg, id);
+	struct sm_addr addr;
+	struct sm_error err;
+
+	if (cfg->metrics == NULL)
+		return 0;
+	lopts.backlog = 64;
+	lopts.reuse_port = false;
+	if (sm_addr_parse(cfg->metrics, &addr, &err) < 0 ||
+	    (setup->metrics_fd = sm_listen_bind(&addr, cfg->metrics, &lopts, &err)) < 0) {
+		sm_fatalx("--metrics: %s", err.msg);
+		return err.status;
+	}
+	sm_info("metrics on %s (fd %d)", cfg->metrics, setup->metrics_fd);
+	return 0;
+}
+
+/* The control socket, made as USER after the drop.  An explicit --control
+ * that cannot be made stops the start (73); the default one only warns. */
+static int open_control(const struct sm_config *cfg, struct sm_master_setup *setup,
+                        struct sm_control *ctl)
+{
+	char *path = sm_control_path(cfg->control, setup->runtime_dir);
+	struct sm_error err;
+
+	ctl->fd = -1;
+	ctl->path = NULL;
+	if (path == NULL) {
+		if (cfg->control == NULL) {
+			sm_debug("no runtime directory: no control socket");
+			return 0;
+		}
+		sm_fatalx("--control: out of memory");
+		return EX_OSERR;
+	}
+	if (sm_control_open(ctl, path, &err) < 0) {
+		free(path);
+		if (cfg->control != NULL) {
+			sm_fatalx("%s", err.msg);
+			return err.status;
+		}
+		sm_warnx("%s; running without a control socket", err.msg);
+		return 0;
+	}
+	free(path);
+	setup->control_fd = ctl->fd;
+	sm_info("control socket %s", ctl->path);
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct sm_config cfg;
@@ -160,8 +223,11 @@ int main(int argc, char *argv[])
 	struct sm_report rep = {0};
 	struct sm_identity id;
 	struct sm_listeners listeners;
+	struct sm_control control = {.fd = -1};
 	struct sm_error err;
 	int code, pid1;
+
+	setup.control_fd = setup.metrics_fd = -1;
 
 	/* Signals that arrive before the loop watches them wait for it. */
 	(void)sm_sig_hold(0);
@@ -196,7 +262,8 @@ int main(int argc, char *argv[])
 	 * the input (user, group, environment) is known to be good. */
 	if (sm_ident_resolve(&cfg, &id, &rep) < 0 || sm_require_env(&cfg, environ, &rep) < 0)
 		return start_fail(&rep.first, &cfg);
-	if ((code = open_listeners(&cfg, &id, &listeners, &setup)) != 0) {
+	if ((code = open_listeners(&cfg, &id, &listeners, &setup)) != 0 ||
+	    (code = open_metrics(&cfg, &id, &setup)) != 0) {
 		sm_config_free(&cfg);
 		return code;
 	}
@@ -222,6 +289,10 @@ int main(int argc, char *argv[])
 		sm_fatalx("%s", err.msg);
 		return err.status;
 	}
+	if ((code = open_control(&cfg, &setup, &control)) != 0) {
+		sm_config_free(&cfg);
+		return code;
+	}
 	setup.argc = argc;
 	setup.argv = argv;
 	if (sm_master_run(&setup, &err) < 0)
@@ -231,6 +302,9 @@ int main(int argc, char *argv[])
 	code = err.status;
 	if (cfg.pid_file != NULL)
 		remove_pidfile(cfg.pid_file);
+	sm_control_close(&control);
+	if (setup.metrics_fd >= 0)
+		close(setup.metrics_fd);
 	sm_listeners_close(&listeners);
 	sm_config_free(&cfg);
 	return code;
