@@ -94,6 +94,7 @@ int sm_control_open(struct sm_control *ctl, const char *path, struct sm_error *e
 	}
 	ctl->dev = st.st_dev;
 	ctl->ino = st.st_ino;
+	ctl->ctime = st.st_ctim;
 	return 0;
 fail:
 	rc = errno;
@@ -113,7 +114,8 @@ void sm_control_close(struct sm_control *ctl)
 	if (ctl->path == NULL)
 		return;
 	if (lstat(ctl->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == ctl->dev &&
-	    st.st_ino == ctl->ino)
+	    st.st_ino == ctl->ino && st.st_ctim.tv_sec == ctl->ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == ctl->ctime.tv_nsec)
 		(void)unlink(ctl->path);
 	free(ctl->path);
 	ctl->path = NULL;

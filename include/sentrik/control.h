@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <sentrik/error.h>
 #include <sentrik/http.h>
@@ -26,8 +27,11 @@
 struct sm_control {
 	int fd; /* -1: none */
 	char *path;
-	dev_t dev; /* of the file we made: removed at exit only if still ours */
+	/* Of the file we made: removed at exit only if still ours (inode
+	 * numbers are reused at once on tmpfs, the change time tells). */
+	dev_t dev;
 	ino_t ino;
+	struct timespec ctime;
 };
 
 int sm_control_open(struct sm_control *ctl, const char *path, struct sm_error *e);
