@@ -326,6 +326,10 @@ static int send_request(int fd, const struct sm_request *req)
 		ssize_t w = send(fd, line + off, (size_t)n - off, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
+		/* A master that refused us may have closed already: its one
+		 * line is still there to read. */
+		if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return 0;
 		if (w < 0) {
 			fprintf(stderr, "sentrikctl: cannot send the request: %s\n",
 			        strerror(errno));
