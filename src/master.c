@@ -66,7 +66,7 @@ struct sm_master {
 	struct client *clients;
 	size_t n_control, n_http, n_waiting;
 	struct sm_counters counters;
-	struct sm_status status; /* rebuilt for each request, its rows reused */
+	struct sm_status status; /* built for one request, its rows freed after */
 	double started;
 };
 
@@ -750,6 +750,7 @@ static void reply_status(struct client *c, const struct sm_request *req)
 		sm_status_json(st, &body);
 	else
 		sm_status_text(st, &body);
+	sm_status_free(&c->m->status);
 	if (body.failed)
 		client_reply(c, false, NULL, 0, "out of memory");
 	else
@@ -896,6 +897,7 @@ static void handle_http(struct client *c)
 		code = good ? 200 : 503;
 		sm_buf_str(&body, good ? "ok\n" : "not ready\n");
 	}
+	sm_status_free(&c->m->status);
 	sm_http_response(&c->conn.out, req.minor, code, type, body.data, body.len);
 	sm_buf_free(&body);
 	client_send(c);

@@ -26,20 +26,17 @@ static const char *const cause_names[] = {
 
 int sm_counters_init(struct sm_counters *c, int max_workers)
 {
-	int i;
-
 	memset(c, 0, sizeof(*c));
 	c->max_slot = max_workers;
 	/* calloc'd pages nobody writes cost no memory: a slot's entries are
-	 * touched only once a worker of it exits. */
+	 * touched only once a worker of it exits (so "no exit" is the zero
+	 * of slot_last_exit, which holds a wait status plus one). */
 	c->slot_restarts = calloc((size_t)max_workers + 1, sizeof(*c->slot_restarts));
-	c->slot_last_exit = malloc(((size_t)max_workers + 1) * sizeof(*c->slot_last_exit));
+	c->slot_last_exit = calloc((size_t)max_workers + 1, sizeof(*c->slot_last_exit));
 	if (c->slot_restarts == NULL || c->slot_last_exit == NULL) {
 		sm_counters_free(c);
 		return -1;
 	}
-	for (i = 0; i <= max_workers; i++)
-		c->slot_last_exit[i] = SM_EXIT_NONE;
 	return 0;
 }
 
@@ -62,7 +59,7 @@ void sm_counters_exit(struct sm_counters *c, int slot, int wstatus, enum sm_exit
 	if (slot < 1 || slot > c->max_slot || c->slot_restarts == NULL)
 		return;
 	c->slot_restarts[slot] += restarted;
-	c->slot_last_exit[slot] = wstatus;
+	c->slot_last_exit[slot] = wstatus + 1;
 }
 
 static enum sm_status_wstate wstate_of(const struct sm_worker *w)
@@ -105,7 +102,7 @@ int sm_status_build(struct sm_status *st, const struct sm_pool *pool, const stru
 		row->state = wstate_of(w);
 		row->age_s = now - w->started_at;
 		row->restarts = known ? c->slot_restarts[w->slot] : 0;
-		row->last_exit = known ? c->slot_last_exit[w->slot] : SM_EXIT_NONE;
+		row->last_exit = known ? c->slot_last_exit[w->slot] - 1 : SM_EXIT_NONE;
 	}
 	if (st->n_workers > 1)
 		qsort(st->workers, st->n_workers, sizeof(*st->workers), by_slot);

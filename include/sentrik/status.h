@@ -48,7 +48,7 @@ struct sm_counters {
 	uint64_t reloads_failed;
 	uint64_t exits[SM_EXIT_CAUSES];
 	uint32_t *slot_restarts;
-	int *slot_last_exit; /* a wait status, or SM_EXIT_NONE */
+	int *slot_last_exit; /* a wait status + 1; 0: no exit yet */
 	int max_slot;
 };
 

@@ -97,8 +97,8 @@ static void counters_per_slot(void **state)
 	sm_counters_exit(&c, 7, 0, SM_EXIT_STOPPED, false, false); /* out of range: totals only */
 	assert_int_equal(c.slot_restarts[2], 2);
 	assert_int_equal(c.slot_restarts[1], 0);
-	assert_int_equal(c.slot_last_exit[2], 9);
-	assert_int_equal(c.slot_last_exit[1], 0);
+	assert_int_equal(c.slot_last_exit[2], 9 + 1);
+	assert_int_equal(c.slot_last_exit[1], 0 + 1);
 	assert_int_equal(c.restarts, 2);
 	assert_int_equal(c.start_failures, 1);
 	assert_int_equal(c.exits[SM_EXIT_STOPPED], 2);
