@@ -80,29 +80,37 @@ static void remove_pidfile(const char *path)
 		sm_warn("cannot remove pid file %s", path);
 }
 
-/* --check: bind every TCP address and close it again (a unix: path is
- * only parsed: creating its file would change the system). */
-static void check_binds(const struct sm_config *cfg, struct sm_report *rep)
+/* --check: one address bound and closed again (a unix: path is only
+ * parsed: creating its file would change the system). */
+static void check_bind(const struct sm_config *cfg, const char *text, const char *step,
+                       struct sm_report *rep)
 {
 	struct sm_listen_opts opts = {cfg->backlog, cfg->reuse_port, (uid_t)-1, (gid_t)-1};
 	struct sm_error err;
+	struct sm_addr addr;
+	int fd = -1;
+
+	if (sm_addr_parse(text, &addr, &err) == 0 &&
+	    (addr.kind == SM_ADDR_UNIX || addr.kind == SM_ADDR_FD ||
+	     (fd = sm_listen_bind(&addr, text, &opts, &err)) >= 0)) {
+		if (fd >= 0)
+			close(fd);
+		sm_report_step(rep, 0, step, NULL, "%s can be bound", text);
+	} else {
+		sm_report_step(rep, EX_OSERR, step, "free the address or choose another one", "%s",
+		               err.msg);
+	}
+}
+
+/* --check: every --bind address, and --metrics. */
+static void check_binds(const struct sm_config *cfg, struct sm_report *rep)
+{
 	size_t i;
 
-	for (i = 0; i < cfg->n_binds; i++) {
-		struct sm_addr addr;
-		int fd = -1;
-
-		if (sm_addr_parse(cfg->binds[i], &addr, &err) == 0 &&
-		    (addr.kind == SM_ADDR_UNIX || addr.kind == SM_ADDR_FD ||
-		     (fd = sm_listen_bind(&addr, cfg->binds[i], &opts, &err)) >= 0)) {
-			if (fd >= 0)
-				close(fd);
-			sm_report_step(rep, 0, "bind", NULL, "%s can be bound", cfg->binds[i]);
-		} else {
-			sm_report_step(rep, EX_OSERR, "bind",
-			               "free the address or choose another one", "%s", err.msg);
-		}
-	}
+	for (i = 0; i < cfg->n_binds; i++)
+		check_bind(cfg, cfg->binds[i], "bind", rep);
+	if (cfg->metrics != NULL)
+		check_bind(cfg, cfg->metrics, "metrics", rep);
 }
 
 /* --check: every start-up step that changes nothing, in start order, each

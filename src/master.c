@@ -673,12 +673,11 @@ static void client_close(struct client *c)
 static void client_send(struct client *c)
 {
 	struct sm_master *m = c->m;
-	int rc;
 
 	if (c->wait != WAIT_NONE)
 		m->n_waiting--;
 	c->wait = WAIT_NONE;
-	if (c->conn.out.failed || (rc = sm_conn_write(&c->conn)) != 0) {
+	if (c->conn.out.failed || sm_conn_write(&c->conn) != 0) {
 		client_close(c);
 		return;
 	}
@@ -1104,12 +1103,15 @@ static void control_start(struct sm_master *m)
  * goes. */
 static void control_stop(struct sm_master *m)
 {
+	struct client *c;
+
 	ev_io_stop(m->loop, &m->control_watch);
 	ev_io_stop(m->loop, &m->metrics_watch);
-	while (m->clients != NULL) {
-		if (m->clients->conn.out.len > 0)
-			(void)sm_conn_write(&m->clients->conn);
-		client_close(m->clients);
+	while ((c = m->clients) != NULL) {
+		m->clients = c->next; /* unlinked here: client_close finds nothing more */
+		if (c->conn.out.len > 0)
+			(void)sm_conn_write(&c->conn);
+		client_close(c);
 	}
 	sm_status_free(&m->status);
 	sm_counters_free(&m->counters);

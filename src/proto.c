@@ -95,6 +95,10 @@ static int parse_args(const struct word *args, size_t n, struct sm_request *req,
 		return 0;
 	case SM_REQ_SCALE:
 	case SM_REQ_RESTART:
+		if (n != 1) { /* the verb table asks for one; said for the analyzer */
+			snprintf(why, whylen, "a number is needed");
+			return -1;
+		}
 		if (!number(&args[0], &req->n)) {
 			snprintf(why, whylen, "%s: '%.*s' is not a number from 1 to %d",
 			         req->verb == SM_REQ_SCALE ? "scale" : "restart", (int)args[0].len,

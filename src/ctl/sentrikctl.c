@@ -344,7 +344,7 @@ int main(int argc, char **argv)
 {
 	const char *control = NULL;
 	char found[4096];
-	struct sm_request req;
+	struct sm_request req = {0};
 	int i = 1, fd = -1, rc;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
