@@ -85,7 +85,9 @@ int sm_control_open(struct sm_control *ctl, const char *path, struct sm_error *e
 	umask(old_mask);
 	if (rc < 0)
 		goto fail;
-	if (lstat(path, &st) < 0 || listen(ctl->fd, CONTROL_BACKLOG) < 0 ||
+	/* Listening at once: a client that sees the file is refused only in
+	 * the instant between the two calls. */
+	if (listen(ctl->fd, CONTROL_BACKLOG) < 0 || lstat(path, &st) < 0 ||
 	    (ctl->path = strdup(path)) == NULL) {
 		rc = errno;
 		(void)unlink(path);

@@ -72,7 +72,7 @@ struct sm_master {
 
 static void control_on_exit(struct sm_master *m, pid_t pid, int wstatus, const struct sm_worker *w,
                             const struct sm_exit_info *info);
-static void control_on_reload(struct sm_master *m, enum sm_action_type what, const char *why);
+static void control_on_action(struct sm_master *m, enum sm_action_type what, const char *why);
 static void control_progress(struct sm_master *m);
 
 static double mono_now(void)
@@ -417,10 +417,10 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 		if (prepare_reload(m) < 0) {
 			sm_pool_reload_abort(&m->pool);
 			tell_ready(m, "could not prepare the new generation, see the log");
-			control_on_reload(m, SM_ACT_RELOAD_START,
+			control_on_action(m, SM_ACT_RELOAD_START,
 			                  "the new config could not be used");
 		} else {
-			control_on_reload(m, SM_ACT_RELOAD_START, NULL);
+			control_on_action(m, SM_ACT_RELOAD_START, NULL);
 		}
 		break;
 	case SM_ACT_RELOADED:
@@ -428,21 +428,21 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 		        sm_pool_generation(&m->pool, false), sm_pool_target(&m->pool));
 		commit_reload(m);
 		tell_ready(m, NULL);
-		control_on_reload(m, SM_ACT_RELOADED, NULL);
+		control_on_action(m, SM_ACT_RELOADED, NULL);
 		break;
 	case SM_ACT_ROLLED_BACK:
 		sm_errorx("reload failed: %s; generation %u keeps serving", a->reason,
 		          sm_pool_generation(&m->pool, false));
 		drop_next_config(m);
 		tell_ready(m, a->reason);
-		control_on_reload(m, SM_ACT_ROLLED_BACK, a->reason);
+		control_on_action(m, SM_ACT_ROLLED_BACK, a->reason);
 		break;
 	case SM_ACT_EXIT:
 		if (a->code != 0)
 			(void)sm_error_set(m->err, a->code, "%s",
 			                   a->reason[0] ? a->reason : "stopped");
 		m->done = true;
-		control_on_reload(m, SM_ACT_EXIT, a->reason[0] ? a->reason : NULL);
+		control_on_action(m, SM_ACT_EXIT, a->reason[0] ? a->reason : NULL);
 		ev_break(m->loop, EVBREAK_ALL);
 		break;
 	}
@@ -1024,7 +1024,10 @@ static void control_on_exit(struct sm_master *m, pid_t pid, int wstatus, const s
 	                 !ours && !info->expected && !info->was_ready);
 }
 
-static void control_on_reload(struct sm_master *m, enum sm_action_type what, const char *why)
+/* A reload's start (why set: refused), end (RELOADED, ROLLED_BACK with
+ * why) or the master's exit (why set: it failed): counted, and answered
+ * to the clients waiting for it. */
+static void control_on_action(struct sm_master *m, enum sm_action_type what, const char *why)
 {
 	struct client *c, *next;
 

@@ -29,9 +29,12 @@ ctl() {
 jq_py() {
 	"$CTL" --control "$SOCK" status --json | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }
+# answers PATH: a master answers status on PATH (the file appears an
+# instant before the master listens on it).
+answers() { "$CTL" --control "$1" status >/dev/null 2>&1; }
 start_pool() {
 	sm_start --control "$SOCK" "$@"
-	wait_for 5 test -S "$SOCK" || fail "no control socket"
+	wait_for 5 answers "$SOCK" || fail "no control socket"
 }
 port_up() { PORT=$(master_port "$SM_PID"); [ -n "$PORT" ]; }
 code_of() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$1"; }
@@ -96,6 +99,7 @@ t_root_refuses_a_planted_server() {
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1]); s.listen(4)
+open(sys.argv[2] + ".up", "w").close()
 c, _ = s.accept()
 c.settimeout(2)
 try:
@@ -106,7 +110,7 @@ open(sys.argv[2], "wb").write(got)
 c.sendall(b"ok\nall is well\n.\n")
 ' "$SM_TMP/plant/control.sock" "$SM_TMP/plant/got" &
 	track $!
-	wait_for 5 test -S "$SM_TMP/plant/control.sock" || fail "fake server did not start"
+	wait_for 5 test -e "$SM_TMP/plant/got.up" || fail "fake server did not start"
 	chown root "$SM_TMP/plant/control.sock"
 	RC=0
 	"$CTL" --control "$SM_TMP/plant/control.sock" status >"$SM_TMP/o" 2>"$SM_TMP/e" || RC=$?
@@ -322,7 +326,7 @@ t_pid1_with_a_read_only_root() {
 		'mount -o remount,bind,ro / && mount -t tmpfs sm-rt "$0" && exec "$@"' "$rt" \
 		"$SM_BIN" -w 2 --control "$rt/control.sock" -- sleep 1000
 	SOCK="/proc/$SM_PID/root$rt/control.sock"
-	wait_for 5 test -S "$SOCK" || fail "no control socket: $(cat "$SM_LOG")"
+	wait_for 5 answers "$SOCK" || fail "no control socket: $(cat "$SM_LOG")"
 	wait_for 5 sh -c "'$CTL' --control '$SOCK' status | grep -q '2/2 workers ready'" ||
 		fail "not ready: $("$CTL" --control "$SOCK" status 2>&1)"
 	ctl status
@@ -345,7 +349,7 @@ t_discovery() {
 		[ "$RC" = 69 ] || fail "nothing found: exit $RC: $(cat "$SM_TMP/e")"
 	fi
 	sm_start -w 1 --control "$SM_TMP/rd/control.sock" -- sleep 1000
-	wait_for 5 test -S "$SM_TMP/rd/control.sock" || fail "no socket"
+	wait_for 5 answers "$SM_TMP/rd/control.sock" || fail "no socket"
 	RC=0
 	RUNTIME_DIRECTORY="$SM_TMP/rd" "$CTL" status >"$SM_TMP/o" 2>&1 || RC=$?
 	[ "$RC" = 0 ] && grep -q "pid $SM_PID " "$SM_TMP/o" || fail "via RUNTIME_DIRECTORY: $RC $(cat "$SM_TMP/o")"
@@ -353,7 +357,7 @@ t_discovery() {
 	mkdir -p "$SM_TMP/t/sentrik-master-1"
 	local first=$SM_PID
 	sm_start -w 1 --control "$SM_TMP/t/sentrik-master-1/control.sock" -- sleep 1000
-	wait_for 5 test -S "$SM_TMP/t/sentrik-master-1/control.sock" || fail "no second socket"
+	wait_for 5 answers "$SM_TMP/t/sentrik-master-1/control.sock" || fail "no second socket"
 	RC=0
 	RUNTIME_DIRECTORY="$SM_TMP/rd" TMPDIR="$SM_TMP/t" "$CTL" status >"$SM_TMP/o" 2>&1 || RC=$?
 	[ "$RC" = 1 ] && grep -q "masters found; choose one with --control" "$SM_TMP/o" || fail "two: $RC $(cat "$SM_TMP/o")"
