@@ -7,6 +7,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PROG     := sentrik-master
+CTL      := sentrikctl
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 SBINDIR  ?= $(PREFIX)/sbin
@@ -22,7 +23,7 @@ DEPS_PKGS := libev-dev libcap-ng-dev libcmocka-dev libinih-dev pkg-config
 TEST_TOOLS := curl:curl wrk:wrk python3:python3 logrotate:logrotate setpriv:util-linux \
               prlimit:util-linux ss:iproute2 useradd:passwd mandoc:mandoc \
               systemd-analyze:systemd uvicorn:uvicorn gunicorn:gunicorn flask:python3-flask \
-              node:nodejs
+              node:nodejs promtool:prometheus
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
@@ -40,6 +41,8 @@ LIBS     := -lev $(PKG_LIBS)
 SRCS     := $(wildcard src/*.c)
 OBJS     := $(SRCS:src/%.c=$(BUILD)/%.o)
 LIBOBJS  := $(filter-out $(BUILD)/main.o,$(OBJS))
+# sentrikctl links the protocol module and nothing else of the master.
+CTL_OBJS := $(patsubst src/ctl/%.c,$(BUILD)/ctl/%.o,$(wildcard src/ctl/*.c)) $(BUILD)/proto.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
@@ -47,12 +50,12 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 EXAMPLE_SRCS := $(wildcard examples/*/*.c)
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 # Where the integration tests and benchmarks find what they run.
-TEST_ENV  = SM_BIN=$(CURDIR)/$(BUILD)/$(PROG) SM_HELPERS=$(CURDIR)/$(BUILD)/helpers \
+TEST_ENV  = SM_BIN=$(CURDIR)/$(BUILD)/$(PROG) SM_CTL=$(CURDIR)/$(BUILD)/$(CTL) SM_HELPERS=$(CURDIR)/$(BUILD)/helpers \
             SM_EXAMPLES=$(CURDIR)/$(BUILD)/examples
 
 .PHONY: all deps test-deps test unit integration asan valgrind demo install clean lint bench fuzz helpers examples fuzz-run
 
-all: $(BUILD)/$(PROG) $(PROG)
+all: $(BUILD)/$(PROG) $(PROG) $(BUILD)/$(CTL)
 
 $(PROG): $(BUILD)/$(PROG)
 	@ln -sf $(BUILD)/$(PROG) $(PROG)
@@ -65,8 +68,17 @@ $(BUILD)/%.o: src/%.c $(wildcard include/sentrik/*.h) | $(BUILD)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
+$(BUILD)/$(CTL): $(CTL_OBJS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(CTL_OBJS)
+
+$(BUILD)/ctl/%.o: src/ctl/%.c $(wildcard include/sentrik/*.h) | $(BUILD)
+	@echo "  CC      $<"
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
 $(BUILD):
-	@mkdir -p $(BUILD)/tests $(BUILD)/helpers $(BUILD)/examples
+	@mkdir -p $(BUILD)/tests $(BUILD)/helpers $(BUILD)/examples $(BUILD)/ctl
 
 # Each unit test links every module but main.
 $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) | $(BUILD)
@@ -139,15 +151,17 @@ bench: deps
 	@$(MAKE) --no-print-directory all helpers examples
 	@$(TEST_ENV) bash bench/run.sh
 
-install: $(BUILD)/$(PROG)
+install: $(BUILD)/$(PROG) $(BUILD)/$(CTL)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/$(PROG) $(DESTDIR)$(SBINDIR)/$(PROG)
+	install -m 0755 $(BUILD)/$(CTL) $(DESTDIR)$(SBINDIR)/$(CTL)
 	install -m 0644 docs/$(PROG).8 $(DESTDIR)$(MANDIR)/man8/$(PROG).8
+	install -m 0644 docs/$(CTL).8 $(DESTDIR)$(MANDIR)/man8/$(CTL).8
 
 clean:
 	rm -rf build build-asan $(PROG)
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(CTL_OBJS:.o=.d)
 
 # libFuzzer targets: every parser, each run FUZZ_SECONDS from its corpus.
 FUZZ_SECONDS ?= 30
@@ -175,14 +189,14 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIBOBJS) | $(BUILD)
 
 # Static checks: cppcheck, clang-tidy (.clang-tidy), clang-format
 # (.clang-format) and the hardening of the built binary.
-LINT_SRCS := $(wildcard src/*.c include/sentrik/*.h tests/unit/*.c tests/fuzz/*.c)
+LINT_SRCS := $(wildcard src/*.c src/ctl/*.c include/sentrik/*.h tests/unit/*.c tests/fuzz/*.c)
 
 lint: all
 	@echo "== cppcheck"
 	@cppcheck --enable=warning,performance,portability --inline-suppr --error-exitcode=1 \
-	  --quiet --std=c11 -D_GNU_SOURCE -Iinclude src/
+	  --quiet --std=c11 -D_GNU_SOURCE -DSM_VERSION='"$(VERSION)"' -Iinclude src/
 	@echo "== clang-tidy"
-	@clang-tidy --quiet $(wildcard src/*.c) -- -std=c11 -D_GNU_SOURCE -Iinclude \
+	@clang-tidy --quiet $(wildcard src/*.c src/ctl/*.c) -- -std=c11 -D_GNU_SOURCE -Iinclude \
 	  -DSM_VERSION='"$(VERSION)"' 2>/dev/null | { ! grep -E 'error:|warning:'; }
 	@echo "== clang-format"
 	@clang-format --dry-run -Werror $(LINT_SRCS)

@@ -74,7 +74,9 @@ static struct {
 	char *buf;
 	size_t off, len; /* buf[off, len) is still to be written */
 	char *scratch;
-	unsigned long long dropped; /* lines lost to write errors, not yet reported */
+	unsigned long long dropped;       /* lines lost to write errors, not yet reported */
+	unsigned long long lines;         /* every line handed to the sink, for the metrics */
+	unsigned long long dropped_total; /* every line lost, reported or not */
 	int drop_err;
 	bool midline; /* the file ends inside a line whose rest is buf[off...] */
 } sink = {.fd = -1};
@@ -115,14 +117,16 @@ static ssize_t sink_write(const char *p, size_t len, bool may_wait)
  * when writes succeed again, so the file never holds a cut line. */
 static void sink_failed(int err)
 {
-	size_t keep = 0;
+	size_t keep = 0, lost;
 
 	if (sink.off > 0 ? sink.buf[sink.off - 1] != '\n' : sink.midline) {
 		const char *rest = sink.buf + sink.off;
 		const char *nl = memchr(rest, '\n', sink.len - sink.off);
 		keep = nl != NULL ? (size_t)(nl - rest) + 1 : sink.len - sink.off;
 	}
-	sink.dropped += count_lines(sink.buf + sink.off + keep, sink.len - sink.off - keep);
+	lost = count_lines(sink.buf + sink.off + keep, sink.len - sink.off - keep);
+	sink.dropped += lost;
+	sink.dropped_total += lost;
 	sink.drop_err = err;
 	memmove(sink.buf, sink.buf + sink.off, keep);
 	sink.off = 0;
@@ -201,6 +205,7 @@ static void master_line(const char *line, size_t len, void *ctx)
 	(void)ctx;
 	if (len > SINK_BUF)
 		len = SINK_BUF;
+	sink.lines++;
 	sink_room(len);
 	memcpy(sink.buf + sink.len, line, len);
 	sink.len += len;
@@ -281,6 +286,7 @@ int sm_capture_reopen(void)
 	if (sink.midline) {
 		/* The old file is full: its last line stays cut there. */
 		sink.dropped++;
+		sink.dropped_total++;
 		sink.off = sink.len = 0;
 		sink.midline = false;
 	}
@@ -440,6 +446,7 @@ static void put_line(const char *line, size_t len, bool partial, void *ctx)
 			said_in_use = s->pid;
 	}
 	need = head + (sink.format == SM_LOG_JSON ? 6 * len + sizeof(tail_piece) : len + 1);
+	sink.lines++;
 	sink_room(need);
 	out = sink.buf + sink.len;
 	memcpy(out, s->head[partial], head);
@@ -556,4 +563,14 @@ void sm_capture_stream_free(struct sm_capture_stream *s)
 	(void)close(s->fd);
 	free(s);
 	sink.streams--;
+}
+
+unsigned long long sm_capture_lines_written(void)
+{
+	return sink.lines - sink.dropped_total;
+}
+
+unsigned long long sm_capture_lines_dropped(void)
+{
+	return sink.dropped_total;
 }

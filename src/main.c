@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <sentrik/config.h>
+#include <sentrik/control.h>
 #include <sentrik/drop.h>
 #include <sentrik/fd.h>
 #include <sentrik/ident.h>
@@ -79,29 +80,37 @@ static void remove_pidfile(const char *path)
 		sm_warn("cannot remove pid file %s", path);
 }
 
-/* --check: bind every TCP address and close it again (a unix: path is
- * only parsed: creating its file would change the system). */
-static void check_binds(const struct sm_config *cfg, struct sm_report *rep)
+/* --check: one address bound and closed again (a unix: path is only
+ * parsed: creating its file would change the system). */
+static void check_bind(const struct sm_config *cfg, const char *text, const char *step,
+                       struct sm_report *rep)
 {
 	struct sm_listen_opts opts = {cfg->backlog, cfg->reuse_port, (uid_t)-1, (gid_t)-1};
 	struct sm_error err;
+	struct sm_addr addr;
+	int fd = -1;
+
+	if (sm_addr_parse(text, &addr, &err) == 0 &&
+	    (addr.kind == SM_ADDR_UNIX || addr.kind == SM_ADDR_FD ||
+	     (fd = sm_listen_bind(&addr, text, &opts, &err)) >= 0)) {
+		if (fd >= 0)
+			close(fd);
+		sm_report_step(rep, 0, step, NULL, "%s can be bound", text);
+	} else {
+		sm_report_step(rep, EX_OSERR, step, "free the address or choose another one", "%s",
+		               err.msg);
+	}
+}
+
+/* --check: every --bind address, and --metrics. */
+static void check_binds(const struct sm_config *cfg, struct sm_report *rep)
+{
 	size_t i;
 
-	for (i = 0; i < cfg->n_binds; i++) {
-		struct sm_addr addr;
-		int fd = -1;
-
-		if (sm_addr_parse(cfg->binds[i], &addr, &err) == 0 &&
-		    (addr.kind == SM_ADDR_UNIX || addr.kind == SM_ADDR_FD ||
-		     (fd = sm_listen_bind(&addr, cfg->binds[i], &opts, &err)) >= 0)) {
-			if (fd >= 0)
-				close(fd);
-			sm_report_step(rep, 0, "bind", NULL, "%s can be bound", cfg->binds[i]);
-		} else {
-			sm_report_step(rep, EX_OSERR, "bind",
-			               "free the address or choose another one", "%s", err.msg);
-		}
-	}
+	for (i = 0; i < cfg->n_binds; i++)
+		check_bind(cfg, cfg->binds[i], "bind", rep);
+	if (cfg->metrics != NULL)
+		check_bind(cfg, cfg->metrics, "metrics", rep);
 }
 
 /* --check: every start-up step that changes nothing, in start order, each
@@ -128,10 +137,7 @@ static int run_check(const struct sm_config *cfg)
 	return code;
 }
 
-/* Listening sockets, bound while still root so --user app --bind :80
- * works with no capability left afterwards.  0, or the exit code. */
-static int open_listeners(const struct sm_config *cfg, const struct sm_identity *id,
-                          struct sm_listeners *listeners, struct sm_master_setup *setup)
+static struct sm_listen_opts listen_opts(const struct sm_config *cfg, const struct sm_identity *id)
 {
 	struct sm_listen_opts lopts = {
 	    .backlog = cfg->backlog,
@@ -139,6 +145,16 @@ static int open_listeners(const struct sm_config *cfg, const struct sm_identity 
 	    .uid = id->mode == SM_ID_DROP ? id->uid : (uid_t)-1,
 	    .gid = id->mode == SM_ID_DROP ? id->gid : (gid_t)-1,
 	};
+
+	return lopts;
+}
+
+/* Listening sockets, bound while still root so --user app --bind :80
+ * works with no capability left afterwards.  0, or the exit code. */
+static int open_listeners(const struct sm_config *cfg, const struct sm_identity *id,
+                          struct sm_listeners *listeners, struct sm_master_setup *setup)
+{
+	struct sm_listen_opts lopts = listen_opts(cfg, id);
 	struct sm_error err;
 
 	if (sm_listen_setup(listeners, cfg->binds, cfg->n_binds, &lopts, &err) < 0) {
@@ -153,6 +169,61 @@ static int open_listeners(const struct sm_config *cfg, const struct sm_identity 
 	return 0;
 }
 
+/* --metrics, bound with the listeners (as root: a port below 1024 works)
+ * but the master's alone: close-on-exec and never in LISTEN_FDS. */
+static int open_metrics(const struct sm_config *cfg, const struct sm_identity *id,
+                        struct sm_master_setup *setup)
+{
+	struct sm_listen_opts lopts = listen_opts(cfg, id);
+	struct sm_addr addr;
+	struct sm_error err;
+
+	if (cfg->metrics == NULL)
+		return 0;
+	lopts.backlog = 64;
+	lopts.reuse_port = false;
+	if (sm_addr_parse(cfg->metrics, &addr, &err) < 0 ||
+	    (setup->metrics_fd = sm_listen_bind(&addr, cfg->metrics, &lopts, &err)) < 0) {
+		sm_fatalx("--metrics: %s", err.msg);
+		return err.status;
+	}
+	sm_info("metrics on %s (fd %d)", cfg->metrics, setup->metrics_fd);
+	return 0;
+}
+
+/* The control socket, made as USER after the drop.  An explicit --control
+ * that cannot be made stops the start (73); the default one only warns. */
+static int open_control(const struct sm_config *cfg, struct sm_master_setup *setup,
+                        struct sm_control *ctl)
+{
+	char *path = sm_control_path(cfg->control, setup->runtime_dir);
+	struct sm_error err;
+
+	ctl->fd = -1;
+	ctl->path = NULL;
+	if (path == NULL) {
+		if (cfg->control == NULL) {
+			sm_debug("no runtime directory: no control socket");
+			return 0;
+		}
+		sm_fatalx("--control: out of memory");
+		return EX_OSERR;
+	}
+	if (sm_control_open(ctl, path, &err) < 0) {
+		free(path);
+		if (cfg->control != NULL) {
+			sm_fatalx("%s", err.msg);
+			return err.status;
+		}
+		sm_warnx("%s; running without a control socket", err.msg);
+		return 0;
+	}
+	free(path);
+	setup->control_fd = ctl->fd;
+	sm_info("control socket %s", ctl->path);
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct sm_config cfg;
@@ -160,8 +231,11 @@ int main(int argc, char *argv[])
 	struct sm_report rep = {0};
 	struct sm_identity id;
 	struct sm_listeners listeners;
+	struct sm_control control = {.fd = -1};
 	struct sm_error err;
 	int code, pid1;
+
+	setup.control_fd = setup.metrics_fd = -1;
 
 	/* Signals that arrive before the loop watches them wait for it. */
 	(void)sm_sig_hold(0);
@@ -196,7 +270,8 @@ int main(int argc, char *argv[])
 	 * the input (user, group, environment) is known to be good. */
 	if (sm_ident_resolve(&cfg, &id, &rep) < 0 || sm_require_env(&cfg, environ, &rep) < 0)
 		return start_fail(&rep.first, &cfg);
-	if ((code = open_listeners(&cfg, &id, &listeners, &setup)) != 0) {
+	if ((code = open_listeners(&cfg, &id, &listeners, &setup)) != 0 ||
+	    (code = open_metrics(&cfg, &id, &setup)) != 0) {
 		sm_config_free(&cfg);
 		return code;
 	}
@@ -222,6 +297,10 @@ int main(int argc, char *argv[])
 		sm_fatalx("%s", err.msg);
 		return err.status;
 	}
+	if ((code = open_control(&cfg, &setup, &control)) != 0) {
+		sm_config_free(&cfg);
+		return code;
+	}
 	setup.argc = argc;
 	setup.argv = argv;
 	if (sm_master_run(&setup, &err) < 0)
@@ -231,6 +310,9 @@ int main(int argc, char *argv[])
 	code = err.status;
 	if (cfg.pid_file != NULL)
 		remove_pidfile(cfg.pid_file);
+	sm_control_close(&control);
+	if (setup.metrics_fd >= 0)
+		close(setup.metrics_fd);
 	sm_listeners_close(&listeners);
 	sm_config_free(&cfg);
 	return code;

@@ -283,6 +283,23 @@ static void add_bind(struct sm_opt_state *st, const struct sm_opt_def *def, cons
 	cfg->n_binds++;
 }
 
+/* An address like --bind's (fd:N aside) for the metrics endpoint. */
+static void set_metrics(struct sm_opt_state *st, const struct sm_opt_def *def, const char *v)
+{
+	struct sm_addr addr;
+	struct sm_error why;
+
+	if (sm_addr_parse(v, &addr, &why) < 0)
+		sm_opt_fail(st,
+		            "--%s: invalid value '%s' (expected HOST:PORT, :PORT, [V6]:PORT or "
+		            "unix:PATH)",
+		            def->name, v);
+	else if (addr.kind == SM_ADDR_FD)
+		sm_opt_fail(st, "--%s: invalid value '%s' (fd:N is for --bind)", def->name, v);
+	else
+		set_nonempty(st, def, v);
+}
+
 static void set_log_format(struct sm_opt_state *st, const struct sm_opt_def *def, const char *v)
 {
 	static const char *const formats[] = {[SM_LOG_TEXT] = "text", [SM_LOG_JSON] = "json"};
@@ -458,6 +475,10 @@ const struct sm_opt_def sm_opts[] = {
      "also forward SIG to every worker (repeatable)"},
     {"allow-new-privs", 0, NULL, set_flag, NULL, FIELD(allow_new_privs), NULL, 0,
      "do not set no_new_privs"},
+    {"control", 0, "PATH", set_nonempty, clear_string, FIELD(control), NULL, 0,
+     "control socket for sentrikctl             [RUNDIR/control.sock]"},
+    {"metrics", 0, "ADDR", set_metrics, clear_string, FIELD(metrics), NULL, 0,
+     "serve /metrics, /healthz, /readyz over HTTP on ADDR"},
     /* A reload parses the same argv again: these cannot change. */
     {"config", 0, "FILE", set_nonempty, clear_string, FIELD(config_file), NULL,
      SM_OPT_CLI | SM_OPT_EARLY, "INI file with the same keys; CLI wins"},

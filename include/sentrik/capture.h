@@ -29,6 +29,11 @@ bool sm_capture_sink_blocked(void);
 int sm_capture_sink_fd(void);
 bool sm_capture_sink_writable(void);
 
+/* For the metrics: lines (the master's and captured ones) handed to the
+ * sink less those lost, and those lost to write errors since the start. */
+unsigned long long sm_capture_lines_written(void);
+unsigned long long sm_capture_lines_dropped(void);
+
 /* One captured stream (stdout or stderr) of one worker. */
 struct sm_capture_stream;
 

@@ -74,6 +74,8 @@ struct sm_config {
 	double timeout;
 	uint64_t forward; /* bit (sig - 1) set for each --forward SIG */
 	bool allow_new_privs;
+	char *control; /* --control PATH, NULL: control.sock in the runtime directory */
+	char *metrics; /* --metrics ADDR, NULL: none */
 	char *config_file;
 	bool check;
 	char **command; /* NULL-terminated, at least one word */

@@ -18,7 +18,10 @@ struct sm_master_setup {
 	size_t n_listen;
 	const char *listen_names; /* LISTEN_FDNAMES value, NULL when none */
 	int is_pid1;
-	int argc; /* the command line, parsed again (with --config) on HUP */
+	const char *runtime_dir; /* the runtime directory (SPEC §3); NULL when none */
+	int control_fd;          /* the control socket, listening; -1 when none */
+	int metrics_fd;          /* --metrics, listening, never a worker's; -1 when none */
+	int argc;                /* the command line, parsed again (with --config) on HUP */
 	char *const *argv;
 };
 

@@ -26,6 +26,7 @@ if [ "$(id -u)" = 0 ] && [ -z "${SM_STAGED:-}" ]; then
 	stage=$(mktemp -d /tmp/sm-stage.XXXXXX)
 	mkdir "$stage/sbin"
 	cp "$SM_BIN" "$stage/sbin/sentrik-master"
+	[ -z "${SM_CTL:-}" ] || cp "$SM_CTL" "$stage/sbin/sentrikctl"
 	cp -R "$SM_HELPERS" "$stage/helpers"
 	[ -z "${SM_EXAMPLES:-}" ] || cp -R "$SM_EXAMPLES" "$stage/examples"
 	cp -R "$here/../../examples" "$stage/examples-src"
@@ -33,6 +34,7 @@ if [ "$(id -u)" = 0 ] && [ -z "${SM_STAGED:-}" ]; then
 	export SM_STAGED=$stage SM_BIN="$stage/sbin/sentrik-master" SM_HELPERS="$stage/helpers" \
 		SM_EXAMPLE_SRC="$stage/examples-src"
 	[ -z "${SM_EXAMPLES:-}" ] || export SM_EXAMPLES="$stage/examples"
+	[ -z "${SM_CTL:-}" ] || export SM_CTL="$stage/sbin/sentrikctl"
 fi
 for f in "$here"/test_*.sh; do
 	[ -n "${SM_ONLY:-}" ] && [[ "$f" != *"$SM_ONLY"* ]] && continue

@@ -322,6 +322,13 @@ assert csc["readOnlyRootFilesystem"] is True, csc
 assert csc["capabilities"]["drop"] == ["ALL"], csc
 assert "add" not in csc["capabilities"], csc
 assert c["readinessProbe"]["httpGet"]["path"] and c["livenessProbe"]["httpGet"]["path"]
+# the probes ask the master's --metrics endpoint about the pool
+args = c["args"]
+port = args[args.index("--metrics") + 1].lstrip(":")
+ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+assert ports["metrics"] == int(port), (ports, port)
+assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}, c["readinessProbe"]
+assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, c["livenessProbe"]
 mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
 assert mounts["/mnt/archive"].get("readOnly") is True, mounts
 assert pod["terminationGracePeriodSeconds"] <= 10

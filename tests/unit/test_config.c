@@ -716,19 +716,37 @@ static void help_lists_the_table(void **state)
 		assert_true(prev == NULL || at > prev);
 		prev = at;
 	}
-	assert_int_equal(i, 27);
+	assert_int_equal(i, 29);
 	assert_non_null(strstr(text, "  -w, --workers N|auto      pool size"));
 	assert_non_null(strstr(text, "      --require-env NAME[!=VALUE]  refuse"));
 	assert_non_null(strstr(text, "  -V, --version             version\n"));
 	free(text);
 }
 
+/* --control takes any path; --metrics an address like --bind's, no fd:N. */
+static void control_and_metrics(void **state)
+{
+	(void)state;
+	OK("--control", "/run/app/ctl.sock", "--metrics", "127.0.0.1:9100", "app");
+	assert_string_equal(cfg.control, "/run/app/ctl.sock");
+	assert_string_equal(cfg.metrics, "127.0.0.1:9100");
+	OK("--metrics=unix:/run/app/metrics.sock", "app");
+	assert_null(cfg.control);
+	OK("--metrics", ":9100", "app");
+	USAGE("--control: empty value", "--control", "", "app");
+	USAGE("--metrics: invalid value 'fd:3' (fd:N is for --bind)", "--metrics", "fd:3", "app");
+	USAGE("--metrics: invalid value 'nope' (expected HOST:PORT, :PORT, [V6]:PORT or "
+	      "unix:PATH)",
+	      "--metrics", "nope", "app");
+}
+
 /* SPEC §5 (HUP): what a reload cannot change. */
 static void reloadable(void **state)
 {
 	static const char *const fixed[] = {
-	    "user",    "group",      "umask",    "chown",    "require-env",    "bind",
-	    "backlog", "reuse-port", "log-file", "pid-file", "allow-new-privs"};
+	    "user",    "group",      "umask",    "chown",    "require-env",     "bind",
+	    "backlog", "reuse-port", "log-file", "pid-file", "allow-new-privs", "control",
+	    "metrics"};
 	static const char *const reloaded[] = {
 	    "workers",     "chdir", "capture-output", "log-format", "log-level", "graceful-timeout",
 	    "stop-signal", "ready", "ready-timeout",  "timeout",    "forward"};
@@ -811,6 +829,7 @@ int main(void)
 	    cmocka_unit_test_teardown(parse_twice, teardown),
 	    cmocka_unit_test_teardown(help_wins, teardown),
 	    cmocka_unit_test_teardown(help_lists_the_table, teardown),
+	    cmocka_unit_test_teardown(control_and_metrics, teardown),
 	    cmocka_unit_test_teardown(reloadable, teardown),
 	    cmocka_unit_test_teardown(free_is_idempotent, teardown),
 	    cmocka_unit_test_teardown(table_is_consistent, teardown),
