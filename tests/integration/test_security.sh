@@ -151,4 +151,226 @@ t_unix_bind_never_chmods_through_a_symlink() {
 	[ "$listened" -ge 10 ] || fail "only $listened of $starts starts listened: the race was hardly run"
 }
 
+# ---------------------------------------------------------------------------
+# 2. The master started from a terminal (a shell, a `docker run -it`): its
+# workers must have no way back to that terminal, and Ctrl-C and TERM
+# still stop everything.
+
+# PTY_RUN DIR MASTER ARGS...: run the master as the foreground process of a
+# new pseudo-terminal (a session leader with it as controlling terminal,
+# like a login shell's job).  Writes DIR/pid (the master's pid), copies the
+# terminal's output to DIR/out, sends Ctrl-C (a \x03 typed on the
+# terminal) once DIR/ctrl-c exists, and writes the master's exit code (or
+# "signal N") to DIR/status when it ends.
+PTY_RUN="$SM_TMP/pty-run.py"
+cat >"$PTY_RUN" <<'PY'
+import fcntl, os, select, sys, termios
+d, cmd = sys.argv[1], sys.argv[2:]
+master, slave = os.openpty()
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.closerange(3, 1024)
+    os.execv(cmd[0], cmd)
+os.close(slave)
+open(d + "/pid.tmp", "w").write("%d\n" % pid)
+os.rename(d + "/pid.tmp", d + "/pid")
+out, sent = open(d + "/out", "ab", 0), False
+while True:
+    if not sent and os.path.exists(d + "/ctrl-c"):
+        os.write(master, b"\x03")
+        sent = True
+    r, _, _ = select.select([master], [], [], 0.05)
+    if r:
+        try:
+            out.write(os.read(master, 65536))
+        except OSError:
+            pass
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        code = os.waitstatus_to_exitcode(status)
+        open(d + "/status", "w").write(str(code) if code >= 0 else "signal %d" % -code)
+        break
+PY
+
+# pty_start DIR ARGS...: the master under PTY_RUN, workers ttyprobe with
+# their reports in DIR/w1, DIR/w2, ...; SM_PID is the master.
+pty_start() {
+	local d=$1
+	shift
+	mkdir -p "$d/ctl"
+	setsid python3 "$PTY_RUN" "$d/ctl" "$SM_BIN" --chown "$d/rep" "$@" -- \
+		/bin/sh -c 'exec "$0" "$1/w$SENTRIK_WORKER_ID"' "$TTYPROBE" "$d/rep" &
+	track "$!"
+	wait_for 5 test -s "$d/ctl/pid" || fail "the terminal runner did not start"
+	SM_PID=$(cat "$d/ctl/pid")
+	track "$SM_PID"
+	SM_LOG="$d/ctl/out"
+}
+
+# stat_field PID N: field N of /proc/PID/stat (counted after the command).
+stat_field() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk -v n="$(($2 - 2))" '{print $n}'; }
+
+# report FILE KEY: a value from a ttyprobe report.
+report() { tr ' ' '\n' <"$1" | sed -n "s/^$2=//p"; }
+
+t_workers_have_no_terminal() {
+	users
+	need_tool python3
+	local d="$SM_TMP/tty" f w msid problems=() pids=() child
+	pty_start "$d" --user "$SEC_USER" -w 2
+	wait_for 10 test -s "$d/rep/w1" -a -s "$d/rep/w2" || fail "no reports from the workers"
+	msid=$(stat_field "$SM_PID" 6)
+	[ "$msid" = "$SM_PID" ] || fail "the master does not lead its session ($msid): the test is blind"
+	for f in "$d"/rep/w1 "$d"/rep/w2; do
+		w=$(report "$f" pid)
+		child=$(report "$f" child)
+		pids+=("$w" "$child")
+		[ "$(stat_field "$w" 6)" != "$msid" ] ||
+			problems+=("worker $w is in the master's session $msid (its terminal is the master's)")
+		[ "$(stat_field "$w" 7)" = 0 ] ||
+			problems+=("worker $w has a controlling terminal (tty_nr $(stat_field "$w" 7))")
+		[ "$(report "$f" tty)" = E6 ] ||
+			problems+=("worker $w: open(/dev/tty) gave '$(report "$f" tty)', want ENXIO (E6)")
+		[ "$(report "$f" sti0)" != ok ] || problems+=("worker $w: TIOCSTI on fd 0 succeeded")
+		[ "$(report "$f" stitty)" != ok ] || problems+=("worker $w: TIOCSTI on /dev/tty succeeded")
+		[ "$(readlink "/proc/$w/fd/0")" = /dev/null ] ||
+			problems+=("worker $w: stdin is $(readlink "/proc/$w/fd/0"), want /dev/null")
+		[ "$(stat_field "$w" 5)" = "$w" ] || problems+=("worker $w does not lead its process group")
+	done
+	# Ctrl-C on the terminal: SIGINT to its foreground group, the master's.
+	touch "$d/ctl/ctrl-c"
+	wait_for 5 test -s "$d/ctl/status" || problems+=("Ctrl-C did not stop the master within 5 s")
+	[ ! -s "$d/ctl/status" ] || [ "$(cat "$d/ctl/status")" = 0 ] ||
+		problems+=("after Ctrl-C the master ended with '$(cat "$d/ctl/status")', want exit 0")
+	for w in "${pids[@]}"; do
+		wait_for 3 sh -c "! kill -0 $w 2>/dev/null" || problems+=("pid $w survived Ctrl-C")
+	done
+	[ "${#problems[@]}" -eq 0 ] || fail "$(printf '%s\n' "${problems[@]}")"
+}
+
+t_term_stops_every_worker_group_of_a_terminal_master() {
+	users
+	need_tool python3
+	local d="$SM_TMP/tty-term" f w pids=()
+	pty_start "$d" --user "$SEC_USER" -w 2
+	wait_for 10 test -s "$d/rep/w1" -a -s "$d/rep/w2" || fail "no reports from the workers"
+	for f in "$d"/rep/w1 "$d"/rep/w2; do pids+=("$(report "$f" pid)" "$(report "$f" child)"); done
+	kill -TERM "$SM_PID"
+	wait_for 5 test -s "$d/ctl/status" || fail "TERM did not stop the master within 5 s"
+	[ "$(cat "$d/ctl/status")" = 0 ] || fail "after TERM the master ended with '$(cat "$d/ctl/status")'"
+	for w in "${pids[@]}"; do
+		wait_for 3 sh -c "! kill -0 $w 2>/dev/null" || fail "pid $w (a worker or its child) survived TERM"
+	done
+}
+
+# ---------------------------------------------------------------------------
+# 3. The shipped logrotate file runs its postrotate script as root with a
+# pid read from a file the service user writes: the user names a pid and
+# root's signal must not reach it.
+
+# rotate_conf DIR: the shipped example with its log and pid paths moved
+# under DIR/log and DIR/run, and the service user's name (wherever the
+# example names one: runuser -u, su, setpriv) replaced by the test user.
+rotate_conf() {
+	local d=$1
+	sed -e "s|/var/log/sentrik-master/|$d/log/|g" -e "s|/run/sentrik-master/master.pid|$d/run/master.pid|g" \
+		-e "s|runuser -u [^ ]*|runuser -u $SEC_USER|g" -e "s|^\([[:space:]]*su\) [^ ]* [^ ]*\$|\1 $SEC_USER $SEC_USER|" \
+		-e "s|--reuid[= ][^ ]*|--reuid=$SEC_USER|g" -e "s|--regid[= ][^ ]*|--regid=$SEC_USER|g" \
+		"$ROTATE_CONF" >"$d/conf"
+	chmod 644 "$d/conf"
+	grep -q "$d/run/master.pid" "$d/conf" || fail "the example names no /run/sentrik-master/master.pid to move"
+	grep -q "^$d/log/" "$d/conf" || fail "the example names no /var/log/sentrik-master/ to move"
+}
+
+t_logrotate_signals_no_pid_the_user_wrote() {
+	users
+	need_tool logrotate
+	local d="$SM_TMP/lr" victim
+	mkdir -p "$d/log" "$d/run"
+	chown "$SEC_IDS" "$d/log" "$d/run"
+	rotate_conf "$d"
+	# A root process the user would like to see dead.
+	setsid sleep 300 &
+	victim=$!
+	track "$victim"
+	as "$SEC_USER" sh -c "echo 'a line' >$d/log/app.log && echo $victim >$d/run/master.pid" ||
+		fail "the user could not write its files"
+	logrotate -f -s "$d/state" "$d/conf" >"$d/lr.out" 2>&1
+	[ -e "$d/log/app.log.1" ] || fail "logrotate did not rotate: $(ls "$d/log"; cat "$d/lr.out")"
+	sleep 0.3
+	alive "$victim" || fail "root's process $victim (named in the user's pid file) was killed by the postrotate script"
+	# The control: with the real master's pid there, its log is reopened.
+	rm -f "$d/log"/app.log*
+	sm_start --user "$SEC_USER" --pid-file "$d/run/master.pid" --log-file "$d/log/app.log" -w 1 -- "$PROBE"
+	wait_for 10 sh -c "[ \"\$(cat $d/run/master.pid 2>/dev/null)\" = $SM_PID ]" || fail "the master wrote no pid file"
+	wait_for 10 test -s "$d/log/app.log" || fail "the master wrote no log"
+	logrotate -f -s "$d/state" "$d/conf" >"$d/lr.out" 2>&1
+	wait_for 5 grep -q "USR1: log file '$d/log/app.log' reopened" "$d/log/app.log" ||
+		fail "control: the postrotate script did not make the master reopen its log ($(cat "$d/lr.out"))"
+	stop_master
+}
+
+# ---------------------------------------------------------------------------
+# 4. --chown of a regular file that is a hard link to root's secret (one
+# planted in a volume the user filled, or made while protected_hardlinks
+# was off): root must not give the secret away.
+
+# start_expect_exit CODE SECONDS ARGS...: start the master, which must
+# exit CODE within SECONDS; OUT is what it printed.  A master that starts
+# a worker instead has started: it is stopped and the test fails.
+start_expect_exit() {
+	local code=$1 secs=$2
+	shift 2
+	sm_start "$@"
+	wait_for "$secs" sh -c "! kill -0 $SM_PID 2>/dev/null || grep -q '^State:.*Z' /proc/$SM_PID/status ||
+		[ -n \"\$(cat /proc/$SM_PID/task/*/children 2>/dev/null)\" ] && grep -q 'workers ready' $SM_LOG"
+	if alive "$SM_PID"; then
+		kill -KILL "$SM_PID" 2>/dev/null
+		wait "$SM_PID" 2>/dev/null
+		OUT=$(cat "$SM_LOG")
+		START_FAIL="started (want exit $code): $(head -3 "$SM_LOG")"
+		return 1
+	fi
+	wait_exit "$SM_PID" 1
+	OUT=$(cat "$SM_LOG")
+	START_FAIL=""
+	[ "$EXIT_CODE" = "$code" ] || START_FAIL="exit $EXIT_CODE, want $code: $OUT"
+	[ -z "$START_FAIL" ]
+}
+
+t_chown_refuses_a_hard_link() {
+	users
+	local vol="$SM_TMP/vol" secret="$SM_TMP/keys/secret.key"
+	mkdir -p "$vol" "$(dirname "$secret")"
+	chown "$SEC_IDS" "$vol"
+	echo "root's key" >"$secret"
+	chmod 600 "$secret"
+	# Made by root here: what protected_hardlinks=0 would let the user do.
+	ln "$secret" "$vol/app.key"
+	start_expect_exit 73 10 --user "$SEC_USER" --chown "$vol/app.key" -w 1 -- "$PROBE"
+	[ "$(owner_mode "$secret")" = "0:0 600" ] ||
+		fail "root's $secret (0:0 600, linked as $vol/app.key) is now $(owner_mode "$secret"); $START_FAIL"
+	[ -z "$START_FAIL" ] || fail "$START_FAIL"
+	grep -qF "$vol/app.key" <<<"$OUT" || fail "the message does not name $vol/app.key: $OUT"
+	grep -qi 'link' <<<"$OUT" || fail "the message does not say it is a (hard) link: $OUT"
+}
+
+# A regular file given to the user keeps its mode when none is asked for.
+t_chown_of_a_regular_file_changes_only_its_owner() {
+	users
+	local vol="$SM_TMP/volf"
+	mkdir -p "$vol"
+	echo data >"$vol/data.db"
+	chmod 640 "$vol/data.db"
+	sm_start --user "$SEC_USER" --chown "$vol/data.db" -w 1 -- "$PROBE"
+	wait_for 10 has_children "$SM_PID" 1 || fail "no worker"
+	[ "$(owner_mode "$vol/data.db")" = "$SEC_IDS 640" ] ||
+		fail "data.db: $(owner_mode "$vol/data.db"), want $SEC_IDS 640"
+	stop_master
+}
+
 run_tests "$@"
