@@ -373,4 +373,46 @@ t_chown_of_a_regular_file_changes_only_its_owner() {
 	stop_master
 }
 
+# ---------------------------------------------------------------------------
+# 5. The workers' notify sockets: a third local user floods them while the
+# workers send READY=1 and WATCHDOG=1; no worker may be taken for dead.
+
+worker_env() { tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n "s/^$2=//p" | head -1; }
+
+t_notify_sockets_withstand_another_users_flood() {
+	users
+	local w sock addrs=() before after problems=() dir
+	sm_start --user "$SEC_USER" --ready notify --timeout 2 -w 2 -- "$PROBE" --notify READY=1 --ping 0.5
+	wait_for 10 has_children "$SM_PID" 2 || fail "no 2 workers"
+	wait_for 10 grep -q 'workers ready' "$SM_LOG" || fail "the workers did not become ready"
+	before=$(children "$SM_PID" | sort | tr '\n' ' ')
+	for w in $before; do
+		sock=$(worker_env "$w" NOTIFY_SOCKET)
+		[ -n "$sock" ] || fail "worker $w has no NOTIFY_SOCKET"
+		addrs+=("$sock")
+	done
+	# 10 s of datagrams from three processes of another user, at every
+	# worker's socket (whatever it can reach of them).
+	as "$OTHER_USER" "$FLOOD" 10 3 "${addrs[@]}" >"$SM_TMP/flood" 2>&1 || fail "flood: $(cat "$SM_TMP/flood")"
+	sleep 1
+	alive "$SM_PID" || fail "the master died under the flood"
+	after=$(children "$SM_PID" | sort | tr '\n' ' ')
+	[ "$after" = "$before" ] ||
+		problems+=("workers replaced under another user's flood ($(cat "$SM_TMP/flood")): '$before' -> '$after'; $(grep -ci 'watchdog\|timeout' "$SM_LOG") watchdog lines in the log")
+	for sock in "${addrs[@]}"; do
+		case "$sock" in
+		/*)
+			dir=$(dirname "$sock")
+			[ "$(owner_mode "$dir")" = "$SEC_IDS 700" ] ||
+				problems+=("$sock: its directory is $(owner_mode "$dir"), want $SEC_IDS 700")
+			;;
+		*) problems+=("NOTIFY_SOCKET '$sock' is not a path in a private directory") ;;
+		esac
+	done
+	[ "${addrs[0]}" != "${addrs[1]}" ] || problems+=("both workers share NOTIFY_SOCKET '${addrs[0]}'")
+	[ "${#problems[@]}" -eq 0 ] || fail "$(printf '%s\n' "${problems[@]}")"
+	note "flood: $(cat "$SM_TMP/flood")"
+	stop_master
+}
+
 run_tests "$@"
