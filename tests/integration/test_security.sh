@@ -329,10 +329,14 @@ start_expect_exit() {
 	wait_for "$secs" sh -c "! kill -0 $SM_PID 2>/dev/null || grep -q '^State:.*Z' /proc/$SM_PID/status ||
 		[ -n \"\$(cat /proc/$SM_PID/task/*/children 2>/dev/null)\" ] && grep -q 'workers ready' $SM_LOG"
 	if alive "$SM_PID"; then
+		if [ -n "$(children "$SM_PID")" ]; then
+			START_FAIL="started workers (want exit $code): $(head -2 "$SM_LOG" | tr '\n' ' ')"
+		else
+			START_FAIL="still running after $secs s (want exit $code) $(head -2 "$SM_LOG" | tr '\n' ' ')"
+		fi
 		kill -KILL "$SM_PID" 2>/dev/null
 		wait "$SM_PID" 2>/dev/null
 		OUT=$(cat "$SM_LOG")
-		START_FAIL="started (want exit $code): $(head -3 "$SM_LOG")"
 		return 1
 	fi
 	wait_exit "$SM_PID" 1
@@ -412,6 +416,82 @@ t_notify_sockets_withstand_another_users_flood() {
 	[ "${addrs[0]}" != "${addrs[1]}" ] || problems+=("both workers share NOTIFY_SOCKET '${addrs[0]}'")
 	[ "${#problems[@]}" -eq 0 ] || fail "$(printf '%s\n' "${problems[@]}")"
 	note "flood: $(cat "$SM_TMP/flood")"
+	stop_master
+}
+
+# ---------------------------------------------------------------------------
+# 6. --config at a root start: only a file that only root can change is
+# trusted; a line the parser would split, or a file that never ends, is
+# refused instead of read some other way.
+
+# config_refused FILE WHY: a root start with --user and --config FILE must
+# exit 78 naming FILE; PROBLEMS gets what went wrong.
+config_refused() {
+	local f=$1 why=$2
+	if ! start_expect_exit 78 10 --config "$f" --user "$SEC_USER" -w 1 -- "$PROBE"; then
+		PROBLEMS+=("$why: $START_FAIL")
+	elif ! grep -qF "$f" <<<"$OUT"; then
+		PROBLEMS+=("$why: the message does not name $f: $OUT")
+	fi
+}
+
+t_config_root_does_not_own_is_refused() {
+	users
+	local d="$SEC_ROOT/cfg-owner" PROBLEMS=()
+	mkdir -p "$d/userdir"
+	chown "$SEC_IDS" "$d/userdir"
+	printf 'workers = 1\n' >"$d/user.conf"
+	chown "$SEC_IDS" "$d/user.conf"
+	config_refused "$d/user.conf" "a config owned by the service user"
+	printf 'workers = 1\n' >"$d/group.conf"
+	chmod 664 "$d/group.conf"
+	config_refused "$d/group.conf" "a group-writable config"
+	printf 'workers = 1\n' >"$d/other.conf"
+	chmod 646 "$d/other.conf"
+	config_refused "$d/other.conf" "a world-writable config"
+	printf 'workers = 1\n' >"$d/userdir/app.conf"
+	config_refused "$d/userdir/app.conf" "a root config in a directory the service user owns"
+	[ "${#PROBLEMS[@]}" -eq 0 ] || fail "$(printf '%s\n' "${PROBLEMS[@]}")"
+}
+
+# A line of 210 bytes: inih reads 199 of them as one line and the rest,
+# "user = root", as the next.
+t_config_line_longer_than_the_parser_reads_is_refused() {
+	users
+	local d="$SEC_ROOT/cfg-long" f chdir pad
+	mkdir -p "$d"
+	chdir="$d/"
+	pad=$((199 - 8 - ${#chdir}))
+	chdir="$chdir$(printf 'a%.0s' $(seq 1 "$pad"))"
+	mkdir -p "$chdir"
+	f="$d/app.conf"
+	printf 'user = %s\nchdir = %suser = root\n' "$SEC_USER" "$chdir" >"$f"
+	[ "$(sed -n 2p "$f" | wc -c)" = 211 ] || fail "test bug: line 2 is $(sed -n 2p "$f" | wc -c) bytes"
+	if ! start_expect_exit 78 10 --config "$f" -w 1 -- "$PROBE"; then
+		fail "$START_FAIL$(grep -q 'running as root' <<<"$OUT" && echo " -- the master ran as root")"
+	fi
+	grep -qF "$f:2" <<<"$OUT" || fail "the message does not say $f:2: $OUT"
+	! grep -q 'running as root' <<<"$OUT" || fail "the master ran as root: $OUT"
+}
+
+t_config_that_never_ends_is_refused() {
+	users
+	start_expect_exit 78 2 --config /dev/zero --user "$SEC_USER" -w 1 -- "$PROBE" ||
+		fail "--config /dev/zero: $START_FAIL"
+	grep -qF /dev/zero <<<"$OUT" || fail "the message does not name /dev/zero: $OUT"
+}
+
+# A Kubernetes ConfigMap volume: app.conf -> ..data/app.conf, ..data ->
+# ..TIMESTAMP, all root's: trusted.
+t_config_from_a_configmap_volume_is_accepted() {
+	users
+	local d="$SEC_ROOT/configmap"
+	mkdir -p "$d/..2026_01_02_03_04_05.678901"
+	printf 'workers = 2\n' >"$d/..2026_01_02_03_04_05.678901/app.conf"
+	ln -s ..2026_01_02_03_04_05.678901 "$d/..data"
+	ln -s ..data/app.conf "$d/app.conf"
+	sm_start --config "$d/app.conf" --user "$SEC_USER" -- "$PROBE"
+	wait_for 10 has_children "$SM_PID" 2 || fail "the master did not start 2 workers from the ConfigMap config"
 	stop_master
 }
 
