@@ -495,4 +495,61 @@ t_config_from_a_configmap_volume_is_accepted() {
 	stop_master
 }
 
+# ---------------------------------------------------------------------------
+# 7. A name service that never answers (an LDAP server gone, here a FIFO
+# bind-mounted over /etc/passwd in a mount namespace of the master's own):
+# the lookup is bounded and its helper dies with the master.
+
+# nss_hang_start ARGS...: the master, its /etc/passwd a FIFO nobody writes
+# and its nsswitch.conf "files" only, so that a passwd lookup blocks.
+nss_hang_start() {
+	local d
+	d=$(mktemp -d "$SM_TMP/nss.XXXXXX")
+	mkfifo "$d/passwd"
+	printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' >"$d/nsswitch.conf"
+	SM_BIN=unshare sm_start --mount --propagation private -- sh -c \
+		'mount --bind "$0" /etc/nsswitch.conf && mount --bind "$1" /etc/passwd && shift && exec "$@"' \
+		"$d/nsswitch.conf" "$d/passwd" "$SM_MASTER_BIN" "$@"
+}
+
+# descendants PID: every process below PID.
+descendants() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+t_hung_user_lookup_is_bounded() {
+	users
+	need_tool unshare
+	nss_hang_start --user "$SEC_USER" -w 1 -- "$PROBE"
+	if ! wait_exit "$SM_PID" 13; then
+		fail "still running 13 s after the start with /etc/passwd hanging (want exit 71 within 10 s): $(cat "$SM_LOG")"
+	fi
+	[ "$EXIT_CODE" = 71 ] || fail "exit $EXIT_CODE, want 71: $(cat "$SM_LOG")"
+	grep -q "$SEC_USER" "$SM_LOG" || fail "the message does not name the lookup of $SEC_USER: $(cat "$SM_LOG")"
+	grep -Eqi 'hung|hang|time|answer' "$SM_LOG" || fail "the message does not say the lookup hung: $(cat "$SM_LOG")"
+}
+
+t_hung_lookup_helper_dies_with_the_master() {
+	users
+	need_tool unshare
+	local helpers left=""
+	nss_hang_start --user "$SEC_USER" -w 1 -- "$PROBE"
+	sleep 1
+	alive "$SM_PID" || fail "the master did not wait for the lookup: $(cat "$SM_LOG")"
+	helpers=$(descendants "$SM_PID")
+	[ -n "$helpers" ] || fail "no lookup helper below the master: the test is blind ($(cat "$SM_LOG"))"
+	for p in $helpers; do track "$p"; done
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 5 || left="the master itself (TERM did not stop it within 5 s) "
+	for p in $helpers; do
+		wait_for 3 sh -c "! kill -0 $p 2>/dev/null || grep -q '^State:.*Z' /proc/$p/status" ||
+			left="$left$p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)) "
+	done
+	[ -z "$left" ] || fail "still alive after TERM to the master: $left"
+}
+
 run_tests "$@"
