@@ -552,4 +552,50 @@ t_hung_lookup_helper_dies_with_the_master() {
 	[ -z "$left" ] || fail "still alive after TERM to the master: $left"
 }
 
+# ---------------------------------------------------------------------------
+# 8. Signals the service user can send that would kill the master by
+# default: each is logged and ignored; the pool never notices.
+
+# sig_pattern NAME: a log line that names signal NAME (with or without SIG,
+# not as part of a longer name: VTALRM is not ALRM).
+sig_pattern() { printf '(^|[^A-Z0-9])(SIG)?%s([^A-Z0-9+]|$)' "${1//+/\\+}"; }
+
+warned_or_dead() { grep -Eq "WARNING: .*$(sig_pattern "$1")" "$SM_LOG" || ! alive "$SM_PID"; }
+
+t_stray_signals_are_logged_and_ignored() {
+	users
+	local sig workers problems=() n lines
+	sm_start --user "$SEC_USER" -w 2 -- "$PROBE"
+	wait_for 10 has_children "$SM_PID" 2 || fail "no 2 workers"
+	workers=$(children "$SM_PID" | sort | tr '\n' ' ')
+	for sig in USR2 ALRM PROF VTALRM XCPU XFSZ PWR RTMIN+5; do
+		# From the service user, who owns the master after the drop.
+		as "$SEC_USER" bash -c 'kill -s "$0" "$1"' "$sig" "$SM_PID" || fail "could not send $sig"
+		wait_for 2 warned_or_dead "$sig"
+		if ! alive "$SM_PID"; then
+			wait_exit "$SM_PID" 1
+			problems+=("$sig killed the master (exit status $EXIT_CODE), log: '$(tail -1 "$SM_LOG")'")
+			# A new master for the signals still to try.
+			sm_start --user "$SEC_USER" -w 2 -- "$PROBE"
+			wait_for 10 has_children "$SM_PID" 2 || fail "no 2 workers (after $sig)"
+			workers=$(children "$SM_PID" | sort | tr '\n' ' ')
+			continue
+		fi
+		n=$(grep -Ec "WARNING: .*$(sig_pattern "$sig")" "$SM_LOG")
+		[ "$n" = 1 ] || problems+=("$sig: $n warning lines naming it, want 1")
+		[ "$sig" != USR2 ] || grep -E "$(sig_pattern USR2)" "$SM_LOG" | grep -q HUP ||
+			problems+=("the USR2 line does not say that HUP reloads: $(grep -E "$(sig_pattern USR2)" "$SM_LOG")")
+		[ "$(children "$SM_PID" | sort | tr '\n' ' ')" = "$workers" ] ||
+			problems+=("$sig: workers changed from '$workers' to '$(children "$SM_PID" | sort | tr '\n' ' ')'")
+	done
+	# PIPE: ignored without a word.
+	lines=$(wc -l <"$SM_LOG")
+	as "$SEC_USER" kill -s PIPE "$SM_PID"
+	sleep 0.3
+	alive "$SM_PID" || problems+=("PIPE killed the master")
+	[ "$(wc -l <"$SM_LOG")" = "$lines" ] || problems+=("PIPE was logged: $(tail -1 "$SM_LOG")")
+	[ "${#problems[@]}" -eq 0 ] || fail "$(printf '%s\n' "${problems[@]}")"
+	stop_master
+}
+
 run_tests "$@"
