@@ -598,4 +598,26 @@ t_stray_signals_are_logged_and_ignored() {
 	stop_master
 }
 
+# ---------------------------------------------------------------------------
+# 9. The service user replaces the log file by a FIFO before a USR1: the
+# reopen must not block the master (nor open anything but a regular file).
+
+t_usr1_reopen_does_not_block_on_a_fifo() {
+	users
+	local d="$SM_TMP/fifolog"
+	mkdir -p "$d"
+	chown "$SEC_IDS" "$d"
+	sm_start --user "$SEC_USER" --log-file "$d/app.log" -w 1 -- "$PROBE"
+	wait_for 10 grep -qs 'workers ready' "$d/app.log" || fail "no log file"
+	as "$SEC_USER" sh -c "mv $d/app.log $d/app.log.1 && mkfifo $d/app.log" || fail "the user could not plant the FIFO"
+	kill -USR1 "$SM_PID"
+	sleep 0.5
+	kill -TERM "$SM_PID"
+	wait_exit "$SM_PID" 5 ||
+		fail "the master did not exit within 5 s of TERM after a USR1 with a FIFO as its log file ($(tail -1 "$d/app.log.1"))"
+	[ "$EXIT_CODE" = 0 ] || fail "exit $EXIT_CODE after TERM"
+	grep -E "USR1.*$d/app.log" "$d/app.log.1" | grep -Eiq 'keep|kept' ||
+		fail "no line in the old file saying why it was kept: $(tail -3 "$d/app.log.1")"
+}
+
 run_tests "$@"
