@@ -620,4 +620,62 @@ t_usr1_reopen_does_not_block_on_a_fifo() {
 		fail "no line in the old file saying why it was kept: $(tail -3 "$d/app.log.1")"
 }
 
+# ---------------------------------------------------------------------------
+# 10. Descriptors the master inherits: a careless parent's open secret is
+# closed at start; a --bind fd:N that is no listening stream socket is
+# refused.
+
+t_inherited_descriptor_is_closed() {
+	users
+	local fd w link leaks=""
+	# A parent holding /etc/shadow open on fd 7, not close-on-exec.
+	exec 7</etc/shadow
+	sm_start --user "$SEC_USER" -w 1 -- "$PROBE"
+	exec 7<&-
+	wait_for 10 has_children "$SM_PID" 1 || fail "no worker"
+	for w in "$SM_PID" $(children "$SM_PID"); do
+		for fd in /proc/"$w"/fd/*; do
+			link=$(readlink "$fd" 2>/dev/null) || continue
+			[ "$link" = /etc/shadow ] && leaks="$leaks pid $w fd ${fd##*/} -> $link;"
+		done
+	done
+	[ ! -e "/proc/$SM_PID/fd/7" ] || leaks="$leaks master fd 7 still open ($(readlink "/proc/$SM_PID/fd/7"));"
+	[ -z "$leaks" ] || fail "inherited descriptors still open after the start:$leaks"
+	stop_master
+}
+
+# fd_bind_refused KIND: a socket of KIND (a TCP socket bound but not
+# listening, or a raw socket) at fd 5, then exec
+# of the master with --bind fd:5: it must exit 64 with one line naming fd:5.
+fd_bind_refused() {
+	local kind=$1 out rc=0
+	out=$(timeout -k 2 3 python3 -c '
+import os, socket, sys
+kind = sys.argv[1]
+if kind == "unlistened":
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+elif kind == "raw":
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+os.dup2(s.fileno(), 5)
+os.set_inheritable(5, True)
+os.execv(sys.argv[2], sys.argv[2:])
+' "$kind" "$SM_BIN" --bind fd:5 -w 1 -- "$PROBE" 2>&1) || rc=$?
+	if [ "$rc" != 64 ]; then
+		[ "$rc" = 124 ] && rc="none: it started and ran until killed"
+		PROBLEMS+=("$kind socket at fd:5: exit $rc, want 64 ($(echo "$out" | head -2 | tr '\n' ' '))")
+	elif ! grep -q 'fd:5' <<<"$out" || [ "$(echo "$out" | wc -l)" != 1 ]; then
+		PROBLEMS+=("$kind socket at fd:5: want one line naming fd:5, got: $out")
+	fi
+}
+
+t_bind_fd_that_is_not_a_listening_stream_is_refused() {
+	need_root
+	need_tool python3
+	local PROBLEMS=()
+	fd_bind_refused unlistened
+	fd_bind_refused raw
+	[ "${#PROBLEMS[@]}" -eq 0 ] || fail "$(printf '%s\n' "${PROBLEMS[@]}")"
+}
+
 run_tests "$@"
