@@ -678,4 +678,46 @@ t_bind_fd_that_is_not_a_listening_stream_is_refused() {
 	[ "${#PROBLEMS[@]}" -eq 0 ] || fail "$(printf '%s\n' "${PROBLEMS[@]}")"
 }
 
+# ---------------------------------------------------------------------------
+# 11. The "fix:" an unwritable path prints never hands a shared system
+# directory to the service user; it proposes a directory of its own.
+
+# hint_check DIR OWN CWD ARGS...: a start and a --check (from CWD) with
+# ARGS for user nobody must exit 73, print no "chown UID:GID DIR" (DIR
+# itself, or "." when DIR is CWD) and, when OWN is set, propose
+# "--chown DIR/...".
+hint_check() {
+	local dir=$1 own=$2 cwd=$3 mode out rc re
+	shift 3
+	re="chown [0-9]+:[0-9]+ ${dir//./\\.}([ ;,)]|$)"
+	[ "$dir" = "$cwd" ] && re="chown [0-9]+:[0-9]+ (${dir//./\\.}|\\.)([ ;,)]|$)"
+	for mode in start --check; do
+		rc=0
+		if [ "$mode" = start ]; then
+			out=$(cd "$cwd" && timeout -k 2 10 "$SM_BIN" --user nobody "$@" -- "$PROBE" 2>&1) || rc=$?
+		else
+			out=$(cd "$cwd" && timeout -k 2 10 "$SM_BIN" --check --user nobody "$@" -- "$PROBE" 2>&1) || rc=$?
+		fi
+		[ "$rc" = 73 ] || PROBLEMS+=("$mode $*: exit $rc, want 73: $out")
+		if grep -Eq "$re" <<<"$out"; then
+			PROBLEMS+=("$mode $* (from $cwd) gives $dir away: $(grep -Eo "$re" <<<"$out" | head -1)")
+		fi
+		if [ -n "$own" ] && ! grep -qF -- "--chown $dir/" <<<"$out"; then
+			PROBLEMS+=("$mode $*: proposes no --chown $dir/<dir of its own>: $(grep -i 'fix' <<<"$out" | head -1)")
+		fi
+	done
+}
+
+t_fix_hints_never_give_system_directories_away() {
+	need_root
+	getent passwd nobody >/dev/null || fail "no user nobody"
+	local PROBLEMS=() log="/var/log/sm-test-$$.log" pid="/run/sm-test-$$.pid"
+	[ "$(owner_mode /var/log)" = "0:0 755" ] || note "/var/log is $(owner_mode /var/log)"
+	hint_check /var/log own / --log-file "$log"
+	hint_check /run own / --pid-file "$pid"
+	hint_check / "" / --log-file "sm-test-$$.log"
+	rm -f "$log" "$pid" "/sm-test-$$.log"
+	[ "${#PROBLEMS[@]}" -eq 0 ] || fail "$(printf '%s\n' "${PROBLEMS[@]}")"
+}
+
 run_tests "$@"
