@@ -2,10 +2,11 @@
  *   ttyprobe FILE
  * Leaves a child in its process group, then writes to FILE (via FILE.tmp
  * and rename) one line:
- *   pid=P sid=S pgid=G child=C tty=ok|E<errno> sti0=ok|E<errno> stitty=ok|E<errno>
- * tty: opening /dev/tty (a controlling terminal); sti0 and stitty: a
- * TIOCSTI (push a byte into the terminal's input, as if typed) on fd 0 and
- * on /dev/tty.  The byte pushed is a space.  Then waits for signals. */
+ *   pid=P sid=S pgid=G child=C tty=R sti0=R sti1=R sti2=R stitty=R
+ * each R "ok" or E<errno>.  tty: opening /dev/tty (a controlling
+ * terminal); sti0..2 and stitty: a TIOCSTI (push a byte into the
+ * terminal's input, as if typed) on fds 0, 1, 2 (an inherited terminal)
+ * and on /dev/tty.  The byte pushed is a space.  Then waits for signals. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,8 +24,8 @@ static const char *result(int rc, int err, char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	char tmp[4096], b1[16], b2[16], b3[16];
-	const char *tty, *sti0, *stitty;
+	char tmp[4096], b0[16], b1[16], b2[16], bt[16], btty[16];
+	const char *tty, *sti[3], *stitty;
 	char c = ' ';
 	int fd, rc;
 	pid_t child;
@@ -40,12 +41,16 @@ int main(int argc, char **argv)
 			pause();
 	}
 	rc = ioctl(0, TIOCSTI, &c);
-	sti0 = result(rc, errno, b1, sizeof(b1));
+	sti[0] = result(rc, errno, b0, sizeof(b0));
+	rc = ioctl(1, TIOCSTI, &c);
+	sti[1] = result(rc, errno, b1, sizeof(b1));
+	rc = ioctl(2, TIOCSTI, &c);
+	sti[2] = result(rc, errno, b2, sizeof(b2));
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	tty = result(fd, errno, b2, sizeof(b2));
+	tty = result(fd, errno, btty, sizeof(btty));
 	if (fd >= 0) {
 		rc = ioctl(fd, TIOCSTI, &c);
-		stitty = result(rc, errno, b3, sizeof(b3));
+		stitty = result(rc, errno, bt, sizeof(bt));
 		close(fd);
 	} else {
 		stitty = "no-tty";
@@ -55,8 +60,9 @@ int main(int argc, char **argv)
 		perror(tmp);
 		return 2;
 	}
-	fprintf(f, "pid=%ld sid=%ld pgid=%ld child=%ld tty=%s sti0=%s stitty=%s\n", (long)getpid(),
-	        (long)getsid(0), (long)getpgrp(), (long)child, tty, sti0, stitty);
+	fprintf(f, "pid=%ld sid=%ld pgid=%ld child=%ld tty=%s sti0=%s sti1=%s sti2=%s stitty=%s\n",
+	        (long)getpid(), (long)getsid(0), (long)getpgrp(), (long)child, tty, sti[0], sti[1],
+	        sti[2], stitty);
 	if (fclose(f) != 0 || rename(tmp, argv[1]) < 0) {
 		perror(argv[1]);
 		return 2;

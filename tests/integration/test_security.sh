@@ -220,7 +220,7 @@ report() { tr ' ' '\n' <"$1" | sed -n "s/^$2=//p"; }
 t_workers_have_no_terminal() {
 	users
 	need_tool python3
-	local d="$SM_TMP/tty" f w msid problems=() pids=() child
+	local d="$SM_TMP/tty" f w fd msid problems=() pids=() child
 	pty_start "$d" --user "$SEC_USER" -w 2
 	wait_for 10 test -s "$d/rep/w1" -a -s "$d/rep/w2" || fail "no reports from the workers"
 	msid=$(stat_field "$SM_PID" 6)
@@ -235,7 +235,9 @@ t_workers_have_no_terminal() {
 			problems+=("worker $w has a controlling terminal (tty_nr $(stat_field "$w" 7))")
 		[ "$(report "$f" tty)" = E6 ] ||
 			problems+=("worker $w: open(/dev/tty) gave '$(report "$f" tty)', want ENXIO (E6)")
-		[ "$(report "$f" sti0)" != ok ] || problems+=("worker $w: TIOCSTI on fd 0 succeeded")
+		for fd in 0 1 2; do
+			[ "$(report "$f" "sti$fd")" != ok ] || problems+=("worker $w: TIOCSTI on fd $fd succeeded")
+		done
 		[ "$(report "$f" stitty)" != ok ] || problems+=("worker $w: TIOCSTI on /dev/tty succeeded")
 		[ "$(readlink "/proc/$w/fd/0")" = /dev/null ] ||
 			problems+=("worker $w: stdin is $(readlink "/proc/$w/fd/0"), want /dev/null")
