@@ -387,6 +387,12 @@ int sm_preflight(const struct sm_config *cfg, const struct sm_identity *id, bool
 		fflush(NULL); /* nothing buffered may be written twice by the child */
 		if (sm_spawn_call(preflight_child, &job, answer, len) == 0)
 			rc = report_answer(checks, job.n, answer, id, rep);
+		else if (errno == ETIMEDOUT)
+			sm_report_step(
+			    rep, EX_OSERR, "preflight", NULL,
+			    "the check as %lu:%lu did not finish within " SM_SPAWN_CALL_TEXT
+			    " (a path on a file system that does not answer?)",
+			    (unsigned long)id->uid, (unsigned long)id->gid);
 		else if (errno == EIO)
 			sm_report_step(rep, EX_OSERR, "preflight", NULL,
 			               "the check as %lu:%lu ended early", (unsigned long)id->uid,
