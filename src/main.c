@@ -179,6 +179,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "sentrik-master: %s\n", err.msg);
 		return err.status;
 	}
+	sm_listen_close_inherited(cfg.binds, cfg.n_binds);
 	sm_log_setup(cfg.log_level, cfg.log_format);
 	if (cfg.umask_set)
 		umask(cfg.umask);
