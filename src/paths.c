@@ -157,11 +157,32 @@ int sm_paths_walk(const char *path, bool create, mode_t dir_mode, struct sm_walk
 	return 0;
 }
 
-int sm_paths_chown(const char *path, uid_t uid, gid_t gid, mode_t mode, struct sm_walk *w)
+/* A regular file with more than one name may be a link to a file of
+ * somebody else's (made where protected_hardlinks is off, or brought in a
+ * volume): root must not give it away.  Fails the walk when it is one. */
+static int refuse_links(struct sm_walk *w)
 {
-	if (sm_paths_walk(path, true, mode, w) < 0)
+	struct stat st;
+
+	if (w->fd < 0)
+		return 0;
+	if (fstat(w->fd, &st) < 0)
+		return walk_fail(w, SM_WALK_ERRNO, errno, w->fd);
+	w->is_file = S_ISREG(st.st_mode);
+	w->links = (unsigned long)st.st_nlink;
+	if (w->is_file && st.st_nlink > 1)
+		return walk_fail(w, SM_WALK_LINKS, EMLINK, w->fd);
+	return 0;
+}
+
+int sm_paths_chown(const struct sm_chown *c, uid_t uid, gid_t gid, struct sm_walk *w)
+{
+	if (sm_paths_walk(c->path, true, c->mode, w) < 0 || refuse_links(w) < 0)
 		return -1;
-	if (fchown(w->fd, uid, gid) < 0 || fchmod(w->fd, mode) < 0)
+	/* A file keeps its mode unless one was asked for: 0755, the
+	 * directories' default, would make a data file executable. */
+	if (fchown(w->fd, uid, gid) < 0 ||
+	    ((!w->is_file || c->mode_set) && fchmod(w->fd, c->mode) < 0))
 		return walk_fail(w, SM_WALK_ERRNO, errno, w->fd);
 	close(w->fd);
 	w->fd = -1;
@@ -184,6 +205,13 @@ static void walk_message(const char *path, const struct sm_walk *w, char *what, 
 	case SM_WALK_TYPE:
 		snprintf(what, len, "--chown %s: neither a directory nor a regular file", path);
 		*fix = "choose a directory or a regular file";
+		break;
+	case SM_WALK_LINKS:
+		snprintf(what, len,
+		         "--chown %s: a regular file with %lu hard links, refusing to give it "
+		         "away (another name may be a file of somebody else's)",
+		         path, w->links);
+		*fix = "copy the file to a name of its own, or remove its other links";
 		break;
 	case SM_WALK_BADNAME:
 		snprintf(what, len,
@@ -212,19 +240,23 @@ int sm_paths_prepare(const struct sm_config *cfg, const struct sm_identity *id,
 	for (i = 0; i < cfg->n_chowns && !sm_report_stop(rep); i++) {
 		const struct sm_chown *c = &cfg->chowns[i];
 		if ((rep->out != NULL
-		         ? sm_paths_walk(c->path, false, c->mode, &w)
-		         : sm_paths_chown(c->path, id->uid, id->gid, c->mode, &w)) < 0) {
+		         ? sm_paths_walk(c->path, false, c->mode, &w) < 0 || refuse_links(&w)
+		         : sm_paths_chown(c, id->uid, id->gid, &w)) < 0) {
 			walk_message(c->path, &w, what, sizeof(what), &fix);
 			rc = sm_report_step(rep, EX_CANTCREAT, "chown", fix, "%s", what);
 			continue;
 		}
 		if (w.fd >= 0)
 			close(w.fd);
-		sm_report_step(rep, 0, "chown", NULL, "%s %s %lu:%lu mode %04o", c->path,
+		if (w.is_file && !c->mode_set)
+			snprintf(what, sizeof(what), "its mode kept");
+		else
+			snprintf(what, sizeof(what), "mode %04o", (unsigned)c->mode);
+		sm_report_step(rep, 0, "chown", NULL, "%s %s %lu:%lu, %s", c->path,
 		               rep->out == NULL ? (w.created ? "created and given to" : "given to")
 		               : w.missing      ? "will be created and given to"
 		                                : "will be given to",
-		               (unsigned long)id->uid, (unsigned long)id->gid, (unsigned)c->mode);
+		               (unsigned long)id->uid, (unsigned long)id->gid, what);
 	}
 	return rc;
 }
