@@ -115,6 +115,7 @@ static int run_check(const struct sm_config *cfg)
 	if (sm_ident_resolve(cfg, &id, &rep) < 0) {
 		sm_require_env(cfg, environ, &rep);
 	} else {
+		sm_paths_check_config(cfg, &id, &rep);
 		sm_require_env(cfg, environ, &rep);
 		check_binds(cfg, &rep);
 		sm_paths_prepare(cfg, &id, &rep);
@@ -195,7 +196,8 @@ int main(int argc, char *argv[])
 
 	/* The root phase, in SPEC order; nothing on the system changes before
 	 * the input (user, group, environment) is known to be good. */
-	if (sm_ident_resolve(&cfg, &id, &rep) < 0 || sm_require_env(&cfg, environ, &rep) < 0)
+	if (sm_ident_resolve(&cfg, &id, &rep) < 0 || sm_paths_check_config(&cfg, &id, &rep) < 0 ||
+	    sm_require_env(&cfg, environ, &rep) < 0)
 		return start_fail(&rep.first, &cfg);
 	if ((code = open_listeners(&cfg, &id, &listeners, &setup)) != 0) {
 		sm_config_free(&cfg);

@@ -1,10 +1,13 @@
 /* paths: the symlink-safe walker (every component opened O_NOFOLLOW from
- * "/") and the --chown preparation, the one root write to a user's paths. */
+ * "/"), the --chown preparation (the one root write to a user's paths) and
+ * the check that a --config file is root's alone. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sentrik/paths.h>
@@ -259,4 +262,214 @@ int sm_paths_prepare(const struct sm_config *cfg, const struct sm_identity *id,
 		               (unsigned long)id->uid, (unsigned long)id->gid, what);
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* --config at a root start: only a file only root can change */
+
+/* One step on the way to the config: root's and not writable by group or
+ * others, or on a read-only mount and not USER's.  NULL when it passes,
+ * else what is wrong with it (in buf). */
+static const char *untrusted(int fd, const struct stat *st, uid_t user, char *buf, size_t len)
+{
+	struct statvfs vfs;
+	bool link = S_ISLNK(st->st_mode); /* a symlink's own mode means nothing */
+
+	if (st->st_uid == 0 && (link || (st->st_mode & 022) == 0))
+		return NULL;
+	if (st->st_uid != user && fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		return NULL;
+	if (st->st_uid != 0)
+		snprintf(buf, len, "owned by uid %lu%s", (unsigned long)st->st_uid,
+		         st->st_uid == user ? ", the service user" : "");
+	else
+		snprintf(buf, len, "writable by %s (mode %04o)",
+		         (st->st_mode & 022) == 022 ? "group and others"
+		         : (st->st_mode & 020)      ? "its group"
+		                                    : "others",
+		         (unsigned)(st->st_mode & 07777));
+	return buf;
+}
+
+/* The walk of the trust check: where it is, what is left to resolve. */
+struct trust_walk {
+	int fd;              /* the directory reached so far (O_PATH) */
+	char at[PATH_MAX];   /* its path, resolved */
+	char rest[PATH_MAX]; /* the components still to walk */
+	unsigned links;      /* symlinks followed, as the kernel counts them */
+};
+
+/* A symlink: its target replaces it in what is left to walk. */
+static int follow(struct trust_walk *t, int linkfd, const char *after)
+{
+	char target[PATH_MAX], rest[PATH_MAX];
+	ssize_t n = readlinkat(linkfd, "", target, sizeof(target) - 1);
+
+	if (n < 0)
+		return -1;
+	target[n] = '\0';
+	if (++t->links > 40 ||
+	    snprintf(rest, sizeof(rest), "%s/%s", target, after) >= (int)sizeof(rest)) {
+		errno = ELOOP;
+		return -1;
+	}
+	snprintf(t->rest, sizeof(t->rest), "%s", rest);
+	if (target[0] == '/') {
+		close(t->fd);
+		t->at[0] = '\0';
+		if ((t->fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "..": back to the parent, already judged on the way here. */
+static int go_up(struct trust_walk *t)
+{
+	char *slash = strrchr(t->at, '/');
+
+	if (slash != NULL)
+		*slash = '\0';
+	close(t->fd);
+	t->fd = open(t->at[0] != '\0' ? t->at : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return t->fd < 0 ? -1 : 0;
+}
+
+/* Cuts the next component off t->rest into name: 1, or 0 at the end, or
+ * -1 (ENAMETOOLONG). */
+static int next_name(struct trust_walk *t, char *name)
+{
+	char *p = t->rest;
+	size_t len;
+
+	while (*p == '/')
+		p++;
+	if ((len = strcspn(p, "/")) == 0)
+		return 0;
+	if (len > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(name, p, len);
+	name[len] = '\0';
+	memmove(t->rest, p + len, strlen(p + len) + 1);
+	return 1;
+}
+
+static int trust_fail(struct trust_walk *t, const char *path, struct sm_error *e, const char *what,
+                      const char *fix)
+{
+	sm_error_set(e, EX_CONFIG,
+	             "--config %s: %s is %s: started as root with a user to switch to, the "
+	             "master trusts only a config that only root can change; fix: %s",
+	             path, t->at[0] != '\0' ? t->at : "/", what, fix);
+	if (t->fd >= 0)
+		close(t->fd);
+	return -1;
+}
+
+static int trust_errno(struct trust_walk *t, const char *path, struct sm_error *e)
+{
+	sm_error_set(e, EX_CONFIG, "--config %s: cannot check %s: %s", path,
+	             t->at[0] != '\0' ? t->at : "/", strerror(errno));
+	if (t->fd >= 0)
+		close(t->fd);
+	return -1;
+}
+
+int sm_paths_trusted(const char *path, uid_t user, struct sm_error *e)
+{
+	struct trust_walk t = {.fd = -1};
+	char why[128], fix[2 * PATH_MAX + 64], cwd[PATH_MAX];
+	struct stat st;
+
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
+		return trust_errno(&t, path, e);
+	if (snprintf(t.rest, sizeof(t.rest), "%s%s%s", path[0] != '/' ? cwd : "",
+	             path[0] != '/' ? "/" : "", path) >= (int)sizeof(t.rest)) {
+		errno = ENAMETOOLONG;
+		return trust_errno(&t, path, e);
+	}
+	if ((t.fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(t.fd, &st) < 0)
+		return trust_errno(&t, path, e);
+	if (untrusted(t.fd, &st, user, why, sizeof(why)) != NULL)
+		return trust_fail(&t, path, e, why, "chown root: / && chmod go-w /");
+	for (;;) {
+		char name[NAME_MAX + 1];
+		int next, rc;
+
+		if ((rc = next_name(&t, name)) < 0)
+			return trust_errno(&t, path, e);
+		if (rc == 0)
+			break;
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			if (go_up(&t) < 0)
+				return trust_errno(&t, path, e);
+			continue;
+		}
+		if (strlen(t.at) + 1 + strlen(name) >= sizeof(t.at)) {
+			errno = ENAMETOOLONG;
+			return trust_errno(&t, path, e);
+		}
+		strcat(strcat(t.at, "/"), name);
+		if ((next = openat(t.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+		    fstat(next, &st) < 0) {
+			if (next >= 0)
+				close(next);
+			return trust_errno(&t, path, e);
+		}
+		if (!S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+			close(next);
+			return trust_fail(&t, path, e, "not a regular file",
+			                  "give --config a regular file");
+		}
+		if (untrusted(S_ISLNK(st.st_mode) ? t.fd : next, &st, user, why, sizeof(why)) !=
+		    NULL) {
+			close(next);
+			snprintf(fix, sizeof(fix), "chown root: %s && chmod go-w %s", t.at, t.at);
+			return trust_fail(
+			    &t, path, e, why,
+			    S_ISLNK(st.st_mode) ? "replace the symlink by one of root's" : fix);
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char after[PATH_MAX];
+
+			snprintf(after, sizeof(after), "%s", t.rest);
+			*strrchr(t.at, '/') = '\0';
+			rc = follow(&t, next, after);
+			close(next);
+			if (rc < 0)
+				return trust_errno(&t, path, e);
+			continue;
+		}
+		close(t.fd);
+		t.fd = next;
+		if (!S_ISDIR(st.st_mode) && strspn(t.rest, "/") != strlen(t.rest)) {
+			errno = ENOTDIR;
+			return trust_errno(&t, path, e);
+		}
+	}
+	if (!S_ISREG(st.st_mode))
+		return trust_fail(&t, path, e, "not a regular file",
+		                  "give --config a regular file");
+	close(t.fd);
+	return 0;
+}
+
+int sm_paths_check_config(const struct sm_config *cfg, const struct sm_identity *id,
+                          struct sm_report *rep)
+{
+	struct sm_error e;
+
+	/* Not root, or root mode: nobody to trust less than the one who
+	 * started us.  A user named anywhere (the file too) means a switch
+	 * the file must not be able to undo. */
+	if (cfg->config_file == NULL || geteuid() != 0 || cfg->user == NULL)
+		return 0;
+	if (sm_paths_trusted(cfg->config_file, id->uid, &e) < 0)
+		return sm_report_step(rep, e.status, "config", NULL, "%s", e.msg);
+	return sm_report_step(rep, 0, "config", NULL, "%s can be changed by root only",
+	                      cfg->config_file);
 }

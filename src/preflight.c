@@ -19,6 +19,7 @@ enum check_kind {
 	CHECK_CHOWN_WILL, /* a --chown path a --check judges as prepared */
 	CHECK_EXEC,       /* COMMAND, found in PATH and executable */
 	CHECK_CHDIR,      /* --chdir, searchable */
+	CHECK_READ,       /* --config: a reload reads it as USER (a warning only) */
 };
 
 struct check {
@@ -86,6 +87,7 @@ static size_t add_check(struct check *checks, size_t n, enum check_kind kind, co
 	    {"pid dir", "pid file directory"},
 	    {"chdir", "--chdir directory"},
 	    {"command", "command"},
+	    {"config", "--config file"},
 	};
 	size_t i;
 
@@ -143,6 +145,8 @@ static size_t build_checks(const struct sm_config *cfg, const struct sm_identity
 	if (cfg->pid_file != NULL)
 		n = add_file_checks(cfg, id, predict, checks, n, "pid file", "pid dir",
 		                    cfg->pid_file);
+	if (predict && cfg->config_file != NULL && id->mode == SM_ID_DROP)
+		n = add_check(checks, n, CHECK_READ, "config", cfg->config_file, 0);
 	if (whole) {
 		if (cfg->chdir != NULL)
 			n = add_check(checks, n, CHECK_CHDIR, "chdir", cfg->chdir, 0);
@@ -210,6 +214,10 @@ static void run_check(const struct check *c, struct check_result *r)
 		return;
 	case CHECK_CHDIR:
 		if (access(c->path, X_OK) < 0)
+			r->err = errno;
+		break;
+	case CHECK_READ:
+		if (access(c->path, R_OK) < 0)
 			r->err = errno;
 		break;
 	case CHECK_FILE:
@@ -324,6 +332,16 @@ static int report_check(const struct check *c, const struct check_result *r,
 	int bad = c->kind == CHECK_EXEC || c->kind == CHECK_CHDIR ? EX_UNAVAILABLE : EX_CANTCREAT;
 	unsigned long uid = (unsigned long)id->uid, gid = (unsigned long)id->gid;
 
+	if (c->kind == CHECK_READ && r->err != 0) {
+		/* Not a reason to refuse the start: only reloads need it. */
+		if (rep->out == NULL)
+			sm_warnx("%s %s cannot be read by %lu:%lu (%s): a reload (HUP) will fail",
+			         c->what, c->path, uid, gid, strerror(r->err));
+		return sm_report_step(rep, 0, c->label, NULL,
+		                      "%s cannot be read by %lu:%lu (%s): a reload will fail "
+		                      "(warning)",
+		                      c->path, uid, gid, strerror(r->err));
+	}
 	if (c->kind == CHECK_CHOWN_WILL && r->err == 0 && (c->mode & 0300) != 0300)
 		return sm_report_step(rep, EX_CANTCREAT, c->label,
 		                      "give --chown a mode with u+wx, e.g. :0755",
@@ -334,7 +352,8 @@ static int report_check(const struct check *c, const struct check_result *r,
 		                      uid, gid);
 	if (r->err == 0)
 		return sm_report_step(rep, 0, c->label, NULL, "%s %s by %lu:%lu", c->path,
-		                      c->kind == CHECK_CHDIR ? "can be entered"
+		                      c->kind == CHECK_CHDIR  ? "can be entered"
+		                      : c->kind == CHECK_READ ? "can be read (for reloads)"
 		                      : c->kind == CHECK_CHOWN_WILL
 		                          ? "will be reachable and writable"
 		                      : r->missing ? "will be created"

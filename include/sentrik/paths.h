@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <sentrik/config.h>
+#include <sentrik/error.h>
 #include <sentrik/ident.h>
 #include <sentrik/report.h>
 
@@ -48,5 +49,19 @@ int sm_paths_chown(const struct sm_chown *c, uid_t uid, gid_t gid, struct sm_wal
  * changes nothing and says what would be done.  0, or -1 (EX_CANTCREAT). */
 int sm_paths_prepare(const struct sm_config *cfg, const struct sm_identity *id,
                      struct sm_report *rep);
+
+/* Started as root with a user to switch to: the --config file must be one
+ * only root can change (sshd's StrictModes).  Symlinks are followed (a
+ * Kubernetes ConfigMap's ..data chain); every directory on the way, each
+ * symlink and the file must be root's and not writable by group or
+ * others, or be on a read-only mount and not user's; the file must be a
+ * regular file.  0, or -1 with e set (EX_CONFIG) naming the step and the
+ * fix. */
+int sm_paths_trusted(const char *path, uid_t user, struct sm_error *e);
+/* The step of the start (and --check): sm_paths_trusted when started as
+ * root with a user (from the command line or the file), else nothing.
+ * 0, or -1 with the failure in rep (EX_CONFIG). */
+int sm_paths_check_config(const struct sm_config *cfg, const struct sm_identity *id,
+                          struct sm_report *rep);
 
 #endif

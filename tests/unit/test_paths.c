@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -192,12 +193,37 @@ static void walk_bad_paths(void **state)
 	assert_int_equal(w.fail, SM_WALK_TYPE);
 }
 
+/* The trust check of --config: only what root alone can change. */
+static void config_trust(void **state)
+{
+	struct tree *t = *state;
+	struct sm_error e = {0};
+	struct stat st;
+
+	/* /etc/passwd: root's, 0644, in root's 0755 directories. */
+	if (stat("/etc/passwd", &st) == 0 && st.st_uid == 0 && (st.st_mode & 022) == 0)
+		assert_int_equal(sm_paths_trusted("/etc/passwd", 54321, &e), 0);
+	/* Anything under /tmp: others can write /tmp. */
+	assert_int_equal(sm_paths_trusted(at(t, "file"), 54321, &e), -1);
+	assert_int_equal(e.status, EX_CONFIG);
+	assert_non_null(strstr(e.msg, ": /tmp is writable by"));
+	/* Not a regular file, and a path through a symlink that is followed. */
+	if (stat("/dev/null", &st) == 0 && stat("/dev", &st) == 0 && st.st_uid == 0 &&
+	    (st.st_mode & 022) == 0) {
+		assert_int_equal(sm_paths_trusted("/dev/null", 54321, &e), -1);
+		assert_non_null(strstr(e.msg, "/dev/null is not a regular file"));
+	}
+	assert_int_equal(sm_paths_trusted("/nonexistent-sm-unit/x.conf", 54321, &e), -1);
+	assert_non_null(strstr(e.msg, "No such file or directory"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(walk_refuses_symlinks, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(walk_creates_and_gives_away, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(chown_refuses_hard_links, tree_setup, tree_teardown),
+	    cmocka_unit_test_setup_teardown(config_trust, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(walk_without_create, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(walk_bad_paths, tree_setup, tree_teardown),
 	};
