@@ -1,6 +1,10 @@
 /* preflight: the paths the service writes, tried as USER by a child that
  * made the same drop (through sm_spawn_call), so a start fails before it changes anything. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +32,7 @@ struct check {
 	const char *what;  /* what the path is, for the one-line message */
 	char path[PATH_MAX];
 	mode_t mode;
+	const char *file; /* a log or pid file's: the file (the check is of it or its dir) */
 };
 
 /* What the child found for one check. */
@@ -116,7 +121,10 @@ static size_t add_file_checks(const struct sm_config *cfg, const struct sm_ident
 		n = add_check(checks, n, CHECK_CHOWN_WILL, dir_label, dir, c->mode);
 	else
 		n = add_check(checks, n, CHECK_DIR, dir_label, dir, 0);
-	return add_check(checks, n, CHECK_FILE, label, file, 0);
+	checks[n - 1].file = file;
+	n = add_check(checks, n, CHECK_FILE, label, file, 0);
+	checks[n - 1].file = file;
+	return n;
 }
 
 static size_t build_checks(const struct sm_config *cfg, const struct sm_identity *id, bool predict,
@@ -285,6 +293,68 @@ static void describe_owner(const char *path, char *out, size_t len)
 		snprintf(out, len, "%s", strerror(errno));
 }
 
+/* Directories other services use, by name; /var/run is /run. */
+static const char *const shared_names[] = {
+    "/",          "/var",     "/var/log", "/run", "/var/run", "/tmp", "/var/tmp", "/var/lib",
+    "/var/cache", "/dev/shm", "/etc",     "/usr", "/home",    "/srv", "/opt",     "/root",
+};
+
+/* A directory a fix must never give away: root's, and one of the system
+ * directories, sticky, or holding entries of other owners. */
+static bool shared_dir(const char *dir)
+{
+	struct dirent *ent;
+	struct stat st;
+	bool shared = false;
+	size_t i;
+	DIR *d;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0)
+		return false;
+	for (i = 0; i < sizeof(shared_names) / sizeof(shared_names[0]); i++)
+		if (same_path(dir, shared_names[i]))
+			return true;
+	if (st.st_mode & S_ISVTX)
+		return true;
+	if ((d = opendir(dir)) == NULL)
+		return false;
+	for (i = 0; !shared && i < 1000 && (ent = readdir(d)) != NULL; i++)
+		shared =
+		    fstatat(dirfd(d), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid != 0;
+	closedir(d);
+	return shared;
+}
+
+/* For a log or pid file whose directory is shared: a directory of the
+ * service's own, named after the file (app.log -> app) or USER, in that
+ * directory (in /var/log or /run when it is "/").  Writes the fix and
+ * returns true, or false when the directory is not shared. */
+static bool own_dir_fix(const struct check *c, const char *dir, const struct sm_identity *id,
+                        char *fix, size_t len)
+{
+	bool log = strncmp(c->label, "log", 3) == 0;
+	char real[PATH_MAX], app[NAME_MAX + 1];
+	const char *base, *name;
+	size_t i;
+
+	if (c->file == NULL || realpath(dir, real) == NULL || !shared_dir(real))
+		return false;
+	name = strrchr(c->file, '/') != NULL ? strrchr(c->file, '/') + 1 : c->file;
+	snprintf(app, sizeof(app), "%.*s", (int)strcspn(name, "."), name);
+	for (i = 0; app[i] != '\0'; i++)
+		if (!isalnum((unsigned char)app[i]) && app[i] != '-' && app[i] != '_')
+			app[i] = '_';
+	if (app[0] == '\0')
+		snprintf(app, sizeof(app), "%s", id->name);
+	base = strcmp(real, "/") != 0 ? real : log ? "/var/log" : "/run";
+	if (snprintf(fix, len,
+	             "give the service a directory of its own (%s is shared with other "
+	             "services): --chown %s/%s --%s %s/%s/%s",
+	             real, base, app, log ? "log-file" : "pid-file", base, app, name) >= (int)len)
+		snprintf(fix, len, "give the service a directory of its own with --chown");
+	return true;
+}
+
 /* A path USER could not use: the message and the fix for its errno. */
 static int report_path_failure(const struct check *c, const struct check_result *r,
                                const struct sm_identity *id, int bad, struct sm_report *rep)
@@ -310,14 +380,19 @@ static int report_path_failure(const struct check *c, const struct check_result 
 		                      "mount it read-write, or choose another path",
 		                      "%s %s is on a read-only file system", c->what, c->path);
 	if (r->err == EACCES && strcmp(r->at, c->path) != 0) {
-		snprintf(fix, sizeof(fix), "chmod o+x %s", r->at);
+		if (!own_dir_fix(c, r->at, id, fix, sizeof(fix)))
+			snprintf(fix, sizeof(fix), "chmod o+x %s", r->at);
 		return sm_report_step(
 		    rep, bad, c->label, fix,
 		    "%s %s cannot be reached by %lu:%lu: %s is not searchable (%s)", c->what,
 		    c->path, uid, gid, r->at, owner);
 	}
 	if (r->err == EACCES) {
-		snprintf(fix, sizeof(fix), "chown %lu:%lu %s", uid, gid, c->path);
+		char dir[PATH_MAX];
+
+		dir_of(c->path, dir, sizeof(dir));
+		if (!own_dir_fix(c, c->kind == CHECK_FILE ? dir : c->path, id, fix, sizeof(fix)))
+			snprintf(fix, sizeof(fix), "chown %lu:%lu %s", uid, gid, c->path);
 		return sm_report_step(
 		    rep, bad, c->label, fix, "%s %s is not %s by %lu:%lu (%s)", c->what, c->path,
 		    c->kind == CHECK_CHDIR ? "searchable" : "writable", uid, gid, owner);
