@@ -87,7 +87,8 @@ void sm_fd_close_except(int *keep, size_t n)
 	unsigned next = 3;
 	size_t i;
 
-	qsort(keep, n, sizeof(*keep), cmp_int);
+	if (n > 1)
+		qsort(keep, n, sizeof(*keep), cmp_int);
 	for (i = 0; i < n; i++) {
 		if (keep[i] < (int)next)
 			continue;

@@ -301,7 +301,7 @@ static int bind_for_user(int fd, const struct sock_place *p, const struct sm_lis
 {
 	char tmp[64];
 	struct stat st;
-	int tmpfd = -1, tries, rc = -1;
+	int tmpfd = -1, tries, rc = -1, saved;
 
 	for (tries = 0; tries < 100; tries++) {
 		snprintf(tmp, sizeof(tmp), ".sentrik-master.%ld.%d", (long)getpid(), tries);
@@ -314,7 +314,8 @@ static int bind_for_user(int fd, const struct sock_place *p, const struct sm_lis
 		return -1;
 	tmpfd = openat(p->dirfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/* Swapped for one of USER's before we opened it: not ours to use. */
-	if (tmpfd < 0 || fstat(tmpfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 077) != 0) {
+	if (tmpfd < 0 || fstat(tmpfd, &st) < 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
 		if (tmpfd >= 0)
 			errno = EPERM;
 		goto out;
@@ -323,7 +324,7 @@ static int bind_for_user(int fd, const struct sock_place *p, const struct sm_lis
 		goto out;
 	if (fchownat(tmpfd, p->name, opts->uid, opts->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    move_into_place(tmpfd, p) < 0) {
-		int saved = errno;
+		saved = errno;
 		(void)unlinkat(tmpfd, p->name, 0);
 		errno = saved;
 		goto out;
@@ -334,9 +335,9 @@ out:
 		rc = -1;
 	if (tmpfd >= 0)
 		close(tmpfd);
-	tries = errno;
+	saved = errno;
 	(void)unlinkat(p->dirfd, tmp, AT_REMOVEDIR);
-	errno = tries;
+	errno = saved;
 	return rc;
 }
 
