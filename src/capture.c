@@ -308,7 +308,7 @@ int sm_capture_reopen(void)
 	}
 	fd = open_file(sink.path, &why);
 	if (fd < 0) {
-		sm_errorx("USR1: cannot reopen log file '%s': %s; keeping the old one", sink.path,
+		sm_errorx("USR1: cannot reopen log file '%s', keeping the old one: %s", sink.path,
 		          why);
 		return -1;
 	}

@@ -242,9 +242,9 @@ int sm_paths_prepare(const struct sm_config *cfg, const struct sm_identity *id,
 		return 0; /* not root: the preflight verifies them */
 	for (i = 0; i < cfg->n_chowns && !sm_report_stop(rep); i++) {
 		const struct sm_chown *c = &cfg->chowns[i];
-		if ((rep->out != NULL
-		         ? sm_paths_walk(c->path, false, c->mode, &w) < 0 || refuse_links(&w)
-		         : sm_paths_chown(c, id->uid, id->gid, &w)) < 0) {
+		if (rep->out != NULL
+		        ? sm_paths_walk(c->path, false, c->mode, &w) < 0 || refuse_links(&w) < 0
+		        : sm_paths_chown(c, id->uid, id->gid, &w) < 0) {
 			walk_message(c->path, &w, what, sizeof(what), &fix);
 			rc = sm_report_step(rep, EX_CANTCREAT, "chown", fix, "%s", what);
 			continue;
@@ -252,10 +252,10 @@ int sm_paths_prepare(const struct sm_config *cfg, const struct sm_identity *id,
 		if (w.fd >= 0)
 			close(w.fd);
 		if (w.is_file && !c->mode_set)
-			snprintf(what, sizeof(what), "its mode kept");
+			snprintf(what, sizeof(what), "keeping its mode");
 		else
 			snprintf(what, sizeof(what), "mode %04o", (unsigned)c->mode);
-		sm_report_step(rep, 0, "chown", NULL, "%s %s %lu:%lu, %s", c->path,
+		sm_report_step(rep, 0, "chown", NULL, "%s %s %lu:%lu %s", c->path,
 		               rep->out == NULL ? (w.created ? "created and given to" : "given to")
 		               : w.missing      ? "will be created and given to"
 		                                : "will be given to",
