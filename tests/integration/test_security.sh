@@ -336,8 +336,10 @@ start_expect_exit() {
 	local code=$1 secs=$2
 	shift 2
 	sm_start "$@"
-	wait_for "$secs" sh -c "! kill -0 $SM_PID 2>/dev/null || grep -q '^State:.*Z' /proc/$SM_PID/status ||
-		[ -n \"\$(cat /proc/$SM_PID/task/*/children 2>/dev/null)\" ] && grep -q 'workers ready' $SM_LOG"
+	# (Grouped: "a || b || c && d" is "(a || b || c) && d" in sh, which
+	# waited the whole time for every master that did exit.)
+	wait_for "$secs" sh -c "! kill -0 $SM_PID 2>/dev/null || grep -qs '^State:.*Z' /proc/$SM_PID/status ||
+		{ [ -n \"\$(cat /proc/$SM_PID/task/*/children 2>/dev/null)\" ] && grep -q 'workers ready' $SM_LOG; }"
 	if alive "$SM_PID"; then
 		if [ -n "$(children "$SM_PID")" ]; then
 			START_FAIL="started workers (want exit $code): $(head -2 "$SM_LOG" | tr '\n' ' ')"
