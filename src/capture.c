@@ -232,9 +232,48 @@ static void sink_stderr(void)
 	}
 }
 
-static int open_file(const char *path)
+static const char *file_type(mode_t mode)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	return S_ISFIFO(mode)   ? "a FIFO, not a regular file"
+	       : S_ISCHR(mode)  ? "a character device, not a regular file"
+	       : S_ISBLK(mode)  ? "a block device, not a regular file"
+	       : S_ISSOCK(mode) ? "a socket, not a regular file"
+	       : S_ISDIR(mode)  ? "a directory, not a regular file"
+	                        : "not a regular file";
+}
+
+/* The log file: opened non-blocking, so a FIFO planted in its place
+ * cannot stop the master at open, and kept only when it is a regular
+ * file (then blocking again).  The fd, or -1 with *why (errno's text, or
+ * what the file is instead). */
+static int open_file(const char *path, const char **why)
+{
+	struct stat st;
+	int fd =
+	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644);
+
+	/* A FIFO nobody reads refuses a non-blocking writer (ENXIO). */
+	if (fd < 0 && errno == ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		*why = file_type(st.st_mode);
+		return -1;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		*why = strerror(errno);
+		if (fd >= 0)
+			(void)close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = file_type(st.st_mode);
+		(void)close(fd);
+		return -1;
+	}
+	if (sm_set_nonblock(fd, 0) < 0) {
+		*why = strerror(errno);
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int sm_capture_open(const struct sm_config *cfg, struct sm_error *err)
@@ -250,9 +289,11 @@ int sm_capture_open(const struct sm_config *cfg, struct sm_error *err)
 		return sm_error_set(err, EX_CANTCREAT, "cannot allocate the log buffers: %s",
 		                    strerror(errno));
 	if (file != NULL && strcmp(file, "-") != 0) {
-		if ((sink.path = strdup(file)) == NULL || (sink.fd = open_file(file)) < 0)
+		const char *why = NULL;
+
+		if ((sink.path = strdup(file)) == NULL || (sink.fd = open_file(file, &why)) < 0)
 			return sm_error_set(err, EX_CANTCREAT, "cannot open log file '%s': %s",
-			                    file, strerror(errno));
+			                    file, why != NULL ? why : strerror(errno));
 	} else {
 		sink_stderr();
 	}
@@ -271,15 +312,17 @@ bool sm_capture_enabled(void)
 
 int sm_capture_reopen(void)
 {
+	const char *why;
 	int fd;
 
 	if (sink.path == NULL) {
 		sm_debug("USR1: logging to standard error, nothing to reopen");
 		return 0;
 	}
-	fd = open_file(sink.path);
+	fd = open_file(sink.path, &why);
 	if (fd < 0) {
-		sm_error("USR1: cannot reopen log file '%s', keeping the old one", sink.path);
+		sm_errorx("USR1: cannot reopen log file '%s', keeping the old one: %s", sink.path,
+		          why);
 		return -1;
 	}
 	sink_flush(); /* what was read before the signal ends the old file */

@@ -2,12 +2,14 @@
  * against the option table (options.c); the command line wins. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sentrik/config.h>
 #include <sentrik/log.h>
@@ -94,23 +96,39 @@ struct file_read {
 	FILE *file;
 	int line;                /* lines handed to inih so far: the line it is on */
 	int set_at[SM_OPTS_MAX]; /* the line each key was last set on, 0: not yet */
-	int too_long;            /* line r->line is longer than this many bytes */
+	const char *bad;         /* why reading stopped early, at line */
+	int limit;               /* the parser's line limit, for the message */
 };
 
-/* inih reads one line per call: counting calls gives the line number. */
+static const char overlong[] = "line longer than the parser's limit";
+
+/* inih reads one line per call: counting calls gives the line number.
+ * fgets would hand a line longer than inih's buffer over in pieces, the
+ * rest read as a line of its own (a long "chdir = ..." smuggling a
+ * "user = root" in): such a line, or a NUL byte, ends the reading and
+ * fails the file instead. */
 static char *ini_read_line(char *str, int num, void *stream)
 {
 	struct file_read *r = stream;
+	int c = EOF, n = 0;
 
-	r->line++;
-	if (fgets(str, num, r->file) == NULL)
-		return NULL;
-	/* inih would take the rest of a longer line as the next line: the
-	 * file ends here, and load_file says why. */
-	if (strchr(str, '\n') == NULL && !feof(r->file)) {
-		r->too_long = num - 2;
+	while (r->bad == NULL && (c = getc(r->file)) != EOF && c != '\n') {
+		if (c == '\0')
+			r->bad = "a NUL byte: not a text file";
+		else if (n + 1 >= num)
+			r->bad = overlong;
+		else
+			str[n++] = (char)c;
+	}
+	if (r->bad == NULL && c == EOF && ferror(r->file))
+		r->bad = strerror(errno);
+	if (r->bad != NULL || (c == EOF && n == 0)) {
+		r->line += r->bad != NULL;
+		r->limit = num - 1;
 		return NULL;
 	}
+	r->line++;
+	str[n] = '\0';
 	return str;
 }
 
@@ -163,33 +181,54 @@ static int on_ini_pair(void *user, const char *section, const char *name, const 
 	return !sm_opt_failed(st);
 }
 
+/* The file, opened without blocking (a FIFO must not hang the start) and
+ * read only when it is a regular file (/dev/zero would never end). */
+static FILE *open_config(struct sm_opt_state *st)
+{
+	struct stat sb;
+	FILE *f;
+	int fd = open(st->cfg->config_file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		sm_opt_fail(st, "cannot read: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		/* A ConfigMap's mount point given for the file in it. */
+		sm_opt_fail(st, S_ISDIR(sb.st_mode)
+		                    ? "is a directory (--config names the file in it)"
+		                    : "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		sm_opt_fail(st, "cannot read: %s", strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 static void load_file(struct sm_opt_state *st)
 {
-	struct file_read r = {st, fopen(st->cfg->config_file, "re"), 0, {0}, 0};
-	struct stat sb;
+	struct file_read r = {.st = st};
 	int rc;
 
 	st->at = (struct sm_opt_origin){st->cfg->config_file, 0};
-	if (r.file == NULL) {
-		sm_opt_fail(st, "cannot read: %s", strerror(errno));
+	if ((r.file = open_config(st)) == NULL)
 		return;
-	}
-	/* A directory opens and reads as empty: a ConfigMap's mount point
-	 * given for the file in it would start with no config at all. */
-	if (fstat(fileno(r.file), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		fclose(r.file);
-		sm_opt_fail(st, "is a directory (--config names the file in it)");
-		return;
-	}
 	rc = ini_parse_stream(ini_read_line, &r, on_ini_pair, &r);
 	fclose(r.file);
-	if (r.too_long > 0 && !sm_opt_failed(st)) {
-		st->at.line = r.line;
-		sm_opt_fail(st, "line longer than %d bytes", r.too_long);
-	} else if (rc > 0) {
-		st->at.line = rc;
+	st->at.line = r.bad != NULL ? r.line : rc;
+	if (r.bad == overlong)
+		sm_opt_fail(st,
+		            "line longer than %d bytes (the parser's limit): not read in pieces",
+		            r.limit);
+	else if (r.bad != NULL)
+		sm_opt_fail(st, "%s", r.bad);
+	else if (rc > 0)
 		sm_opt_fail(st, "syntax error (expected 'key = value')");
-	}
 }
 
 /* ---- the command line ---- */

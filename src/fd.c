@@ -1,7 +1,8 @@
-/* fd: descriptor flags and whole reads/writes that survive EINTR and
- * short counts. */
+/* fd: descriptor flags, whole reads/writes that survive EINTR and short
+ * counts, and closing what the master inherited. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <sentrik/fd.h>
@@ -60,4 +61,39 @@ ssize_t sm_read_full(int fd, void *buf, size_t len)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* close_range(2) from Linux 5.9; before it, one close per number up to
+ * the descriptor limit. */
+static void close_between(unsigned first, unsigned last)
+{
+	unsigned long fd, limit = (unsigned long)sysconf(_SC_OPEN_MAX);
+
+	if (first > last || close_range(first, last, 0) == 0)
+		return;
+	for (fd = first; fd <= last && fd < limit; fd++)
+		(void)close((int)fd);
+}
+
+void sm_fd_close_except(int *keep, size_t n)
+{
+	unsigned next = 3;
+	size_t i;
+
+	if (n > 1)
+		qsort(keep, n, sizeof(*keep), cmp_int);
+	for (i = 0; i < n; i++) {
+		if (keep[i] < (int)next)
+			continue;
+		close_between(next, (unsigned)keep[i] - 1);
+		next = (unsigned)keep[i] + 1;
+	}
+	close_between(next, ~0U);
 }

@@ -343,10 +343,19 @@ int sm_ident_resolve(const struct sm_config *cfg, struct sm_identity *id, struct
 	if (rep->out != NULL)
 		fflush(rep->out);
 	fflush(stdout);
-	if (sm_spawn_call(resolve_in_child, &l, &r, sizeof(r)) < 0)
-		return sm_report_step(rep, EX_OSERR, "user", NULL,
-		                      "the process looking up --user/--group failed: %s",
-		                      strerror(errno));
+	if (sm_spawn_call(resolve_in_child, &l, &r, sizeof(r)) < 0) {
+		if (errno != ETIMEDOUT)
+			return sm_report_step(rep, EX_OSERR, "user", NULL,
+			                      "the process looking up --user/--group failed: %s",
+			                      strerror(errno));
+		return sm_report_step(
+		    rep, EX_OSERR, "user", "check the name services /etc/nsswitch.conf names",
+		    "looking up user '%s'%s%s%s did not finish within %d s: the name service "
+		    "does not answer",
+		    cfg->user, cfg->group != NULL ? " and group '" : "",
+		    cfg->group != NULL ? cfg->group : "", cfg->group != NULL ? "'" : "",
+		    SM_SPAWN_CALL_SECONDS);
+	}
 	*id = r.id;
 	r.rep.out = rep->out;
 	*rep = r.rep;

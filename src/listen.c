@@ -16,6 +16,7 @@
 
 #include <sentrik/fd.h>
 #include <sentrik/listen.h>
+#include <sentrik/log.h>
 #include <sentrik/parse.h>
 #include <sentrik/spawn.h>
 
@@ -204,8 +205,9 @@ static int bind_host(const struct sm_addr *addr, const char *text,
 
 	if (resolve(addr, &r) < 0)
 		return sm_error_set(
-		    e, EX_OSERR, "cannot bind %s: cannot resolve '%s': the lookup process failed",
-		    text, addr->host);
+		    e, EX_OSERR, "cannot bind %s: cannot resolve '%s': %s", text, addr->host,
+		    errno == ETIMEDOUT ? "the lookup did not finish within " SM_SPAWN_CALL_TEXT
+		                       : "the lookup process failed");
 	if (r.rc != 0) {
 		/* A name that does not resolve is the operator's to fix; a
 		 * resolver that could not answer is the system's. */
@@ -226,23 +228,65 @@ static int bind_host(const struct sm_addr *addr, const char *text,
 	return fd;
 }
 
+/* The directory of a unix: socket, opened once: every later step names
+ * the socket relative to it (the master's cwd moved there for the path
+ * calls), so a symlink swapped into the path cannot send them elsewhere. */
+struct sock_place {
+	int dirfd, oldcwd;
+	const char *name; /* the last component of the path */
+};
+
+static int enter_dir(const char *path, struct sock_place *p)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *slash = strrchr(path, '/');
+
+	p->dirfd = p->oldcwd = -1;
+	p->name = slash != NULL ? slash + 1 : path;
+	if (*p->name == '\0' || strcmp(p->name, ".") == 0 || strcmp(p->name, "..") == 0) {
+		errno = EISDIR;
+		return -1;
+	}
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if ((p->oldcwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fchdir(p->dirfd) < 0)
+		return -1;
+	return 0;
+}
+
+static void leave_dir(struct sock_place *p)
+{
+	int saved = errno;
+
+	if (p->oldcwd >= 0 && fchdir(p->oldcwd) < 0)
+		sm_warn("cannot return to the working directory");
+	if (p->oldcwd >= 0)
+		close(p->oldcwd);
+	if (p->dirfd >= 0)
+		close(p->dirfd);
+	errno = saved;
+}
+
 /* A socket file left by a dead server is replaced; one somebody still
  * listens on, or a file that is not a socket, is not touched. */
-static int clear_stale(const char *path, const char *text, struct sm_error *e)
+static int clear_stale(const struct sock_place *p, const char *text, struct sm_error *e)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct stat st;
 	int probe, rc;
 
-	if (lstat(path, &st) < 0) {
+	if (fstatat(p->dirfd, p->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(errno));
 	}
 	if (!S_ISSOCK(st.st_mode))
 		return sm_error_set(e, EX_OSERR, "cannot bind %s: %s exists and is not a socket",
-		                    text, path);
-	strcpy(sun.sun_path, path);
+		                    text, text + 5);
+	strcpy(sun.sun_path, p->name);
 	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(errno));
 	rc = connect(probe, (struct sockaddr *)&sun, sizeof(sun));
@@ -251,72 +295,157 @@ static int clear_stale(const char *path, const char *text, struct sm_error *e)
 		return sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text,
 		                    rc == 0 ? "another process is listening on it"
 		                            : strerror(errno));
-	if (unlink(path) < 0 && errno != ENOENT)
+	if (unlinkat(p->dirfd, p->name, 0) < 0 && errno != ENOENT)
 		return sm_error_set(e, EX_OSERR,
 		                    "cannot bind %s: cannot remove the stale socket: %s", text,
 		                    strerror(errno));
 	return 0;
 }
 
+/* bind(2) with the umask that makes the socket file 0660 from the start:
+ * no chmod after, which would follow whatever the name then is. */
+static int bind_here(int fd, const char *name)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	mode_t old_mask = umask(0117);
+	int rc;
+
+	strcpy(sun.sun_path, name);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_mask);
+	return rc;
+}
+
+/* The stale socket is gone: whatever has the name now was put there
+ * meanwhile and is not replaced (where the file system can say so). */
+static int move_into_place(int tmpfd, const struct sock_place *p)
+{
+	if (renameat2(tmpfd, p->name, p->dirfd, p->name, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	return renameat(tmpfd, p->name, p->dirfd, p->name);
+}
+
+/* For USER: bound in a directory of root's own made inside the target's
+ * (so a rename can move it), given to USER there, where nobody but root
+ * can swap a link in, then renamed into place.  Root never changes the
+ * owner of a name in a directory USER can write. */
+static int bind_for_user(int fd, const struct sock_place *p, const struct sm_listen_opts *opts)
+{
+	char tmp[64];
+	struct stat st;
+	int tmpfd = -1, tries, rc = -1, saved;
+
+	for (tries = 0; tries < 100; tries++) {
+		snprintf(tmp, sizeof(tmp), ".sentrik-master.%ld.%d", (long)getpid(), tries);
+		if (mkdirat(p->dirfd, tmp, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (tries == 100)
+		return -1;
+	tmpfd = openat(p->dirfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Swapped for one of USER's before we opened it: not ours to use. */
+	if (tmpfd < 0 || fstat(tmpfd, &st) < 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		if (tmpfd >= 0)
+			errno = EPERM;
+		goto out;
+	}
+	if (fchdir(tmpfd) < 0 || bind_here(fd, p->name) < 0)
+		goto out;
+	if (fchownat(tmpfd, p->name, opts->uid, opts->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    move_into_place(tmpfd, p) < 0) {
+		saved = errno;
+		(void)unlinkat(tmpfd, p->name, 0);
+		errno = saved;
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fchdir(p->dirfd) < 0 && rc == 0)
+		rc = -1;
+	if (tmpfd >= 0)
+		close(tmpfd);
+	saved = errno;
+	(void)unlinkat(p->dirfd, tmp, AT_REMOVEDIR);
+	errno = saved;
+	return rc;
+}
+
 static int bind_unix(const struct sm_addr *addr, const char *text,
                      const struct sm_listen_opts *opts, struct sm_error *e)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct stat st;
-	mode_t old_mask;
-	int fd, rc;
+	struct sock_place p;
+	int fd = -1, rc = -1;
 
-	if (clear_stale(addr->path, text, e) < 0)
-		return -1;
-	strcpy(sun.sun_path, addr->path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		goto fail;
-	/* Created owner-only, then opened to the group: never wider meanwhile. */
-	old_mask = umask(0177);
-	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old_mask);
-	if (rc < 0)
-		goto fail;
-	if ((opts->uid != (uid_t)-1 || opts->gid != (gid_t)-1) &&
-	    lchown(addr->path, opts->uid, opts->gid) < 0)
-		goto fail_unlink;
-	if (lstat(addr->path, &st) < 0 || !S_ISSOCK(st.st_mode) || chmod(addr->path, 0660) < 0 ||
-	    listen(fd, opts->backlog) < 0)
-		goto fail_unlink;
-	return fd;
-fail_unlink:
-	rc = errno;
-	(void)unlink(addr->path);
-	errno = rc;
-fail:
-	rc = errno;
-	sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(rc));
-	if (fd >= 0)
+	if (enter_dir(addr->path, &p) < 0) {
+		sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(errno));
+		goto out;
+	}
+	if (clear_stale(&p, text, e) < 0)
+		goto out;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    ((opts->uid != (uid_t)-1 || opts->gid != (gid_t)-1) ? bind_for_user(fd, &p, opts)
+	                                                        : bind_here(fd, p.name)) < 0) {
+		sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(errno));
+		goto out;
+	}
+	if (listen(fd, opts->backlog) < 0) {
+		sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(errno));
+		(void)unlinkat(p.dirfd, p.name, 0);
+		goto out;
+	}
+	rc = 0;
+out:
+	leave_dir(&p);
+	if (rc < 0 && fd >= 0) {
 		close(fd);
-	return -1;
+		fd = -1;
+	}
+	return fd;
 }
 
-static int take_fd(int fd, const char *text, const struct sm_listen_opts *opts, struct sm_error *e)
+/* What a handed-over descriptor must be: a listening stream socket or a
+ * datagram socket of the families workers serve; NULL when it is one. */
+static const char *unusable_socket(int fd)
 {
+	int type = 0, domain = 0, listening = 0;
+	socklen_t len = sizeof(int);
 	struct stat st;
-	int type = 0, listening = 0;
-	socklen_t len = sizeof(type);
 
-	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return sm_error_set(e, EX_USAGE, "cannot use %s: %s", text,
-		                    errno == EBADF ? "no such open descriptor" : "not a socket");
-	if (sm_set_cloexec(fd, 1) < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
-	    no_delay(fd) < 0)
-		goto fail;
-	len = sizeof(listening);
-	/* A stream socket handed over unlistened is put to listen. */
-	if ((type == SOCK_STREAM || type == SOCK_SEQPACKET) &&
-	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening &&
-	    listen(fd, opts->backlog) < 0)
-		goto fail;
+	if (fstat(fd, &st) < 0)
+		return errno == EBADF ? "no such open descriptor" : strerror(errno);
+	if (!S_ISSOCK(st.st_mode))
+		return "not a socket";
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0))
+		return strerror(errno);
+	if (domain != AF_INET && domain != AF_INET6 && domain != AF_UNIX)
+		return "not an IPv4, IPv6 or unix socket";
+	if (type == SOCK_DGRAM)
+		return NULL;
+	if (type != SOCK_STREAM)
+		return "neither a stream nor a datagram socket";
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+		return strerror(errno);
+	return listening ? NULL : "a stream socket that is not listening";
+}
+
+/* status: EX_USAGE for --bind fd:N (the operator named it), EX_OSERR for
+ * a socket the service manager passed. */
+static int take_fd(int fd, const char *text, int status, struct sm_error *e)
+{
+	const char *why = unusable_socket(fd);
+
+	if (why != NULL)
+		return sm_error_set(e, status, "cannot use %s: %s", text, why);
+	if (sm_set_cloexec(fd, 1) < 0 || no_delay(fd) < 0)
+		return sm_error_set(e, EX_OSERR, "cannot use %s: %s", text, strerror(errno));
 	return fd;
-fail:
-	return sm_error_set(e, EX_OSERR, "cannot use %s: %s", text, strerror(errno));
 }
 
 int sm_listen_bind(const struct sm_addr *addr, const char *text, const struct sm_listen_opts *opts,
@@ -335,7 +464,7 @@ int sm_listen_bind(const struct sm_addr *addr, const char *text, const struct sm
 	case SM_ADDR_UNIX:
 		return bind_unix(addr, text, opts, e);
 	case SM_ADDR_FD:
-		return take_fd(addr->fd, text, opts, e);
+		return take_fd(addr->fd, text, EX_USAGE, e);
 	}
 	errno = EINVAL;
 	return sm_error_set(e, EX_OSERR, "cannot bind %s: %s", text, strerror(errno));
@@ -377,8 +506,7 @@ static bool have_fd(const struct sm_listeners *l, int fd)
 }
 
 /* The master's own socket activation; its variables are consumed. */
-static int take_activated(struct sm_listeners *l, const struct sm_listen_opts *opts,
-                          struct sm_error *e)
+static int take_activated(struct sm_listeners *l, struct sm_error *e)
 {
 	const char *names = getenv("LISTEN_FDNAMES");
 	int n = sm_listen_activation(getenv("LISTEN_PID"), getenv("LISTEN_FDS"), getpid());
@@ -394,7 +522,7 @@ static int take_activated(struct sm_listeners *l, const struct sm_listen_opts *o
 		snprintf(text, sizeof(text), "activated fd %d (%s)", fd, name);
 		if (have_fd(l, fd))
 			continue; /* already named by --bind fd:N */
-		if (take_fd(fd, text, opts, e) < 0)
+		if (take_fd(fd, text, EX_OSERR, e) < 0)
 			return -1;
 		if (add(l, fd, text, name) < 0)
 			return sm_error_set(e, EX_OSERR, "out of memory");
@@ -430,11 +558,37 @@ static int bind_all(struct sm_listeners *l, char *const *binds, size_t n_binds,
 	return 0;
 }
 
+/* Activated descriptors past this are not kept: no service manager
+ * passes that many, and take_activated refuses the count anyway. */
+#define SM_ACTIVATED_MAX 4096
+
+void sm_listen_close_inherited(char *const *binds, size_t n_binds)
+{
+	int n = sm_listen_activation(getenv("LISTEN_PID"), getenv("LISTEN_FDS"), getpid());
+	size_t n_keep = 0, i;
+	struct sm_addr addr;
+	struct sm_error e;
+	int *keep;
+
+	if (n < 0 || n > SM_ACTIVATED_MAX)
+		n = 0;
+	/* Without memory nothing is closed: the start fails soon after. */
+	if ((keep = calloc(n_binds + (size_t)n + 1, sizeof(*keep))) == NULL)
+		return;
+	for (i = 0; i < n_binds; i++)
+		if (sm_addr_parse(binds[i], &addr, &e) == 0 && addr.kind == SM_ADDR_FD)
+			keep[n_keep++] = addr.fd;
+	for (i = 0; i < (size_t)n; i++)
+		keep[n_keep++] = 3 + (int)i;
+	sm_fd_close_except(keep, n_keep);
+	free(keep);
+}
+
 int sm_listen_setup(struct sm_listeners *l, char *const *binds, size_t n_binds,
                     const struct sm_listen_opts *opts, struct sm_error *e)
 {
 	memset(l, 0, sizeof(*l));
-	if (bind_all(l, binds, n_binds, opts, e) < 0 || take_activated(l, opts, e) < 0) {
+	if (bind_all(l, binds, n_binds, opts, e) < 0 || take_activated(l, e) < 0) {
 		sm_listeners_close(l);
 		return -1;
 	}

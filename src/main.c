@@ -124,6 +124,7 @@ static int run_check(const struct sm_config *cfg)
 	if (sm_ident_resolve(cfg, &id, &rep) < 0) {
 		sm_require_env(cfg, environ, &rep);
 	} else {
+		sm_paths_check_config(cfg, &id, &rep);
 		sm_require_env(cfg, environ, &rep);
 		check_binds(cfg, &rep);
 		sm_paths_prepare(cfg, &id, &rep);
@@ -253,6 +254,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "sentrik-master: %s\n", err.msg);
 		return err.status;
 	}
+	sm_listen_close_inherited(cfg.binds, cfg.n_binds);
 	sm_log_setup(cfg.log_level, cfg.log_format);
 	if (cfg.umask_set)
 		umask(cfg.umask);
@@ -268,7 +270,8 @@ int main(int argc, char *argv[])
 
 	/* The root phase, in SPEC order; nothing on the system changes before
 	 * the input (user, group, environment) is known to be good. */
-	if (sm_ident_resolve(&cfg, &id, &rep) < 0 || sm_require_env(&cfg, environ, &rep) < 0)
+	if (sm_ident_resolve(&cfg, &id, &rep) < 0 || sm_paths_check_config(&cfg, &id, &rep) < 0 ||
+	    sm_require_env(&cfg, environ, &rep) < 0)
 		return start_fail(&rep.first, &cfg);
 	if ((code = open_listeners(&cfg, &id, &listeners, &setup)) != 0 ||
 	    (code = open_metrics(&cfg, &id, &setup)) != 0) {

@@ -221,6 +221,7 @@ static void add_chown(struct sm_opt_state *st, const struct sm_opt_def *def, con
 			return;
 		}
 		len = (size_t)(colon - v);
+		entry.mode_set = true;
 	}
 	if (len == 0 || v[0] != '/') {
 		sm_opt_fail(st, "--%s: '%s' is not an absolute path", def->name, v);

@@ -1,6 +1,10 @@
 /* preflight: the paths the service writes, tried as USER by a child that
  * made the same drop (through sm_spawn_call), so a start fails before it changes anything. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,7 @@ enum check_kind {
 	CHECK_CHOWN_WILL, /* a --chown path a --check judges as prepared */
 	CHECK_EXEC,       /* COMMAND, found in PATH and executable */
 	CHECK_CHDIR,      /* --chdir, searchable */
+	CHECK_READ,       /* --config: a reload reads it as USER (a warning only) */
 };
 
 struct check {
@@ -27,6 +32,7 @@ struct check {
 	const char *what;  /* what the path is, for the one-line message */
 	char path[PATH_MAX];
 	mode_t mode;
+	const char *file; /* a log or pid file's: the file (the check is of it or its dir) */
 };
 
 /* What the child found for one check. */
@@ -86,6 +92,7 @@ static size_t add_check(struct check *checks, size_t n, enum check_kind kind, co
 	    {"pid dir", "pid file directory"},
 	    {"chdir", "--chdir directory"},
 	    {"command", "command"},
+	    {"config", "--config file"},
 	};
 	size_t i;
 
@@ -114,7 +121,10 @@ static size_t add_file_checks(const struct sm_config *cfg, const struct sm_ident
 		n = add_check(checks, n, CHECK_CHOWN_WILL, dir_label, dir, c->mode);
 	else
 		n = add_check(checks, n, CHECK_DIR, dir_label, dir, 0);
-	return add_check(checks, n, CHECK_FILE, label, file, 0);
+	checks[n - 1].file = file;
+	n = add_check(checks, n, CHECK_FILE, label, file, 0);
+	checks[n - 1].file = file;
+	return n;
 }
 
 static size_t build_checks(const struct sm_config *cfg, const struct sm_identity *id, bool predict,
@@ -143,6 +153,8 @@ static size_t build_checks(const struct sm_config *cfg, const struct sm_identity
 	if (cfg->pid_file != NULL)
 		n = add_file_checks(cfg, id, predict, checks, n, "pid file", "pid dir",
 		                    cfg->pid_file);
+	if (predict && cfg->config_file != NULL && id->mode == SM_ID_DROP)
+		n = add_check(checks, n, CHECK_READ, "config", cfg->config_file, 0);
 	if (whole) {
 		if (cfg->chdir != NULL)
 			n = add_check(checks, n, CHECK_CHDIR, "chdir", cfg->chdir, 0);
@@ -212,6 +224,10 @@ static void run_check(const struct check *c, struct check_result *r)
 		if (access(c->path, X_OK) < 0)
 			r->err = errno;
 		break;
+	case CHECK_READ:
+		if (access(c->path, R_OK) < 0)
+			r->err = errno;
+		break;
 	case CHECK_FILE:
 		if (access(c->path, F_OK) < 0 && errno == ENOENT) {
 			r->missing = 1; /* created by the service; its directory is checked */
@@ -277,6 +293,68 @@ static void describe_owner(const char *path, char *out, size_t len)
 		snprintf(out, len, "%s", strerror(errno));
 }
 
+/* Directories other services use, by name; /var/run is /run. */
+static const char *const shared_names[] = {
+    "/",          "/var",     "/var/log", "/run", "/var/run", "/tmp", "/var/tmp", "/var/lib",
+    "/var/cache", "/dev/shm", "/etc",     "/usr", "/home",    "/srv", "/opt",     "/root",
+};
+
+/* A directory a fix must never give away: root's, and one of the system
+ * directories, sticky, or holding entries of other owners. */
+static bool shared_dir(const char *dir)
+{
+	struct dirent *ent;
+	struct stat st;
+	bool shared = false;
+	size_t i;
+	DIR *d;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0)
+		return false;
+	for (i = 0; i < sizeof(shared_names) / sizeof(shared_names[0]); i++)
+		if (same_path(dir, shared_names[i]))
+			return true;
+	if (st.st_mode & S_ISVTX)
+		return true;
+	if ((d = opendir(dir)) == NULL)
+		return false;
+	for (i = 0; !shared && i < 1000 && (ent = readdir(d)) != NULL; i++)
+		shared =
+		    fstatat(dirfd(d), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid != 0;
+	closedir(d);
+	return shared;
+}
+
+/* For a log or pid file whose directory is shared: a directory of the
+ * service's own, named after the file (app.log -> app) or USER, in that
+ * directory (in /var/log or /run when it is "/").  Writes the fix and
+ * returns true, or false when the directory is not shared. */
+static bool own_dir_fix(const struct check *c, const char *dir, const struct sm_identity *id,
+                        char *fix, size_t len)
+{
+	bool log = strncmp(c->label, "log", 3) == 0;
+	char real[PATH_MAX], app[NAME_MAX + 1];
+	const char *base, *name;
+	size_t i;
+
+	if (c->file == NULL || realpath(dir, real) == NULL || !shared_dir(real))
+		return false;
+	name = strrchr(c->file, '/') != NULL ? strrchr(c->file, '/') + 1 : c->file;
+	snprintf(app, sizeof(app), "%.*s", (int)strcspn(name, "."), name);
+	for (i = 0; app[i] != '\0'; i++)
+		if (!isalnum((unsigned char)app[i]) && app[i] != '-' && app[i] != '_')
+			app[i] = '_';
+	if (app[0] == '\0')
+		snprintf(app, sizeof(app), "%s", id->name);
+	base = strcmp(real, "/") != 0 ? real : log ? "/var/log" : "/run";
+	if (snprintf(fix, len,
+	             "give the service a directory of its own (%s is shared with other "
+	             "services): --chown %s/%s --%s %s/%s/%s",
+	             real, base, app, log ? "log-file" : "pid-file", base, app, name) >= (int)len)
+		snprintf(fix, len, "give the service a directory of its own with --chown");
+	return true;
+}
+
 /* A path USER could not use: the message and the fix for its errno. */
 static int report_path_failure(const struct check *c, const struct check_result *r,
                                const struct sm_identity *id, int bad, struct sm_report *rep)
@@ -302,14 +380,19 @@ static int report_path_failure(const struct check *c, const struct check_result 
 		                      "mount it read-write, or choose another path",
 		                      "%s %s is on a read-only file system", c->what, c->path);
 	if (r->err == EACCES && strcmp(r->at, c->path) != 0) {
-		snprintf(fix, sizeof(fix), "chmod o+x %s", r->at);
+		if (!own_dir_fix(c, r->at, id, fix, sizeof(fix)))
+			snprintf(fix, sizeof(fix), "chmod o+x %s", r->at);
 		return sm_report_step(
 		    rep, bad, c->label, fix,
 		    "%s %s cannot be reached by %lu:%lu: %s is not searchable (%s)", c->what,
 		    c->path, uid, gid, r->at, owner);
 	}
 	if (r->err == EACCES) {
-		snprintf(fix, sizeof(fix), "chown %lu:%lu %s", uid, gid, c->path);
+		char dir[PATH_MAX];
+
+		dir_of(c->path, dir, sizeof(dir));
+		if (!own_dir_fix(c, c->kind == CHECK_FILE ? dir : c->path, id, fix, sizeof(fix)))
+			snprintf(fix, sizeof(fix), "chown %lu:%lu %s", uid, gid, c->path);
 		return sm_report_step(
 		    rep, bad, c->label, fix, "%s %s is not %s by %lu:%lu (%s)", c->what, c->path,
 		    c->kind == CHECK_CHDIR ? "searchable" : "writable", uid, gid, owner);
@@ -324,6 +407,16 @@ static int report_check(const struct check *c, const struct check_result *r,
 	int bad = c->kind == CHECK_EXEC || c->kind == CHECK_CHDIR ? EX_UNAVAILABLE : EX_CANTCREAT;
 	unsigned long uid = (unsigned long)id->uid, gid = (unsigned long)id->gid;
 
+	if (c->kind == CHECK_READ && r->err != 0) {
+		/* Not a reason to refuse the start: only reloads need it. */
+		if (rep->out == NULL)
+			sm_warnx("%s %s cannot be read by %lu:%lu (%s): a reload (HUP) will fail",
+			         c->what, c->path, uid, gid, strerror(r->err));
+		return sm_report_step(rep, 0, c->label, NULL,
+		                      "%s cannot be read by %lu:%lu (%s): a reload will fail "
+		                      "(warning)",
+		                      c->path, uid, gid, strerror(r->err));
+	}
 	if (c->kind == CHECK_CHOWN_WILL && r->err == 0 && (c->mode & 0300) != 0300)
 		return sm_report_step(rep, EX_CANTCREAT, c->label,
 		                      "give --chown a mode with u+wx, e.g. :0755",
@@ -334,7 +427,8 @@ static int report_check(const struct check *c, const struct check_result *r,
 		                      uid, gid);
 	if (r->err == 0)
 		return sm_report_step(rep, 0, c->label, NULL, "%s %s by %lu:%lu", c->path,
-		                      c->kind == CHECK_CHDIR ? "can be entered"
+		                      c->kind == CHECK_CHDIR  ? "can be entered"
+		                      : c->kind == CHECK_READ ? "can be read (for reloads)"
 		                      : c->kind == CHECK_CHOWN_WILL
 		                          ? "will be reachable and writable"
 		                      : r->missing ? "will be created"
@@ -387,6 +481,12 @@ int sm_preflight(const struct sm_config *cfg, const struct sm_identity *id, bool
 		fflush(NULL); /* nothing buffered may be written twice by the child */
 		if (sm_spawn_call(preflight_child, &job, answer, len) == 0)
 			rc = report_answer(checks, job.n, answer, id, rep);
+		else if (errno == ETIMEDOUT)
+			sm_report_step(
+			    rep, EX_OSERR, "preflight", NULL,
+			    "the check as %lu:%lu did not finish within " SM_SPAWN_CALL_TEXT
+			    " (a path on a file system that does not answer?)",
+			    (unsigned long)id->uid, (unsigned long)id->gid);
 		else if (errno == EIO)
 			sm_report_step(rep, EX_OSERR, "preflight", NULL,
 			               "the check as %lu:%lu ended early", (unsigned long)id->uid,

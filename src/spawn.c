@@ -3,12 +3,14 @@
  * close-on-exec pipe, so the master knows at once and exactly. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sentrik/fd.h>
@@ -187,11 +189,59 @@ static int executable_file(const char *path)
 	return access(path, X_OK);
 }
 
+/* The helper's answer, read until it is whole, the pipe ends or the
+ * deadline passes (then errno ETIMEDOUT). */
+static ssize_t call_read(int fd, void *out, size_t len)
+{
+	struct timespec now, deadline;
+	char *p = out;
+	size_t done = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += SM_SPAWN_CALL_SECONDS;
+	while (done < len) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		long ms;
+		ssize_t n;
+		int rc;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (deadline.tv_sec - now.tv_sec) * 1000 +
+		     (deadline.tv_nsec - now.tv_nsec) / 1000000;
+		if (ms <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if ((rc = poll(&pfd, 1, (int)ms)) < 0 && errno != EINTR)
+			return -1;
+		if (rc <= 0)
+			continue;
+		if ((n = read(fd, p + done, len - done)) < 0 && errno != EINTR)
+			return -1;
+		if (n == 0)
+			break;
+		if (n > 0)
+			done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* The helper dies with the master: the parent-death signal, and a check
+ * that the master did not die before it was set. */
+static void call_child(void (*fn)(void *ctx, void *out), void *ctx, void *out, size_t len, int fd,
+                       pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
+	fn(ctx, out);
+	_exit(sm_write_all(fd, out, len) < 0 ? 1 : 0);
+}
+
 int sm_spawn_call(void (*fn)(void *ctx, void *out), void *ctx, void *out, size_t len)
 {
+	pid_t pid, parent = getpid();
 	int fds[2], status, saved;
 	ssize_t n;
-	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -1;
@@ -204,13 +254,16 @@ int sm_spawn_call(void (*fn)(void *ctx, void *out), void *ctx, void *out, size_t
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		fn(ctx, out);
-		_exit(sm_write_all(fds[1], out, len) < 0 ? 1 : 0);
+		call_child(fn, ctx, out, len, fds[1], parent);
 	}
 	close(fds[1]);
-	n = sm_read_full(fds[0], out, len);
+	n = call_read(fds[0], out, len);
 	saved = errno;
 	close(fds[0]);
+	/* A helper that hung (an NSS server that never answers) is not
+	 * waited for beyond the bound. */
+	if (n < 0 && saved == ETIMEDOUT)
+		(void)kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (n != (ssize_t)len || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {

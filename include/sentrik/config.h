@@ -38,6 +38,7 @@ enum sm_config_request {
 struct sm_chown {
 	char *path;
 	mode_t mode;
+	bool mode_set; /* PATH:MODE given: a regular file gets it too */
 };
 
 struct sm_require_env {

@@ -11,4 +11,8 @@ int sm_set_nonblock(int fd, int on);
 ssize_t sm_write_all(int fd, const void *buf, size_t len);
 ssize_t sm_read_full(int fd, void *buf, size_t len);
 
+/* Close every descriptor above 2 but those in keep (sorted in place):
+ * what a careless parent left open must not reach the workers. */
+void sm_fd_close_except(int *keep, size_t n);
+
 #endif

@@ -51,5 +51,9 @@ int sm_listen_setup(struct sm_listeners *l, char *const *binds, size_t n_binds,
 int sm_listen_bind(const struct sm_addr *addr, const char *text, const struct sm_listen_opts *opts,
                    struct sm_error *e);
 void sm_listeners_close(struct sm_listeners *l);
+/* At start, before anything else opens one: close every inherited
+ * descriptor but 0-2, the --bind fd:N ones and the master's activated
+ * sockets (LISTEN_FDS when LISTEN_PID is ours). */
+void sm_listen_close_inherited(char *const *binds, size_t n_binds);
 
 #endif

@@ -47,8 +47,13 @@ int sm_spawn_resolve(const char *cmd, const char *path_env, char *out, size_t ou
 /* Runs fn(ctx, out) in a short-lived child (a fork, no exec) and copies the
  * len bytes it leaves in out back into the caller's out: for a one-off job
  * whose side effects (the libraries and sockets an NSS lookup brings) must
- * stay out of the master.  out is plain data, no pointers.  0, or -1 with
- * errno when the child could not be started or did not answer in full. */
+ * stay out of the master.  out is plain data, no pointers.  The child dies
+ * with the master (parent-death signal) and is killed after
+ * SM_SPAWN_CALL_SECONDS.  0, or -1 with errno: ETIMEDOUT when it did not
+ * finish in time, else the child could not be started or did not answer
+ * in full. */
+#define SM_SPAWN_CALL_SECONDS 10
+#define SM_SPAWN_CALL_TEXT "10 s" /* the same, for messages */
 int sm_spawn_call(void (*fn)(void *ctx, void *out), void *ctx, void *out, size_t len);
 
 #endif

@@ -1,6 +1,7 @@
 /* libFuzzer target: the command line and the INI file.  The input is split
  * at the first "\n--\n": before it, NUL-separated argv words; after it, the
- * text of a --config file (given through a memfd). */
+ * bytes of a --config file (given through a memfd), overlong and binary
+ * lines included. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,20 @@
 #include <sentrik/config.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A NUL byte, or a line of more than the 199 bytes inih takes whole. */
+static int file_is_bad(const char *text, size_t len)
+{
+	size_t i, line = 0;
+
+	for (i = 0; i < len; i++) {
+		if (text[i] == '\0' || (text[i] != '\n' && ++line > 199))
+			return 1;
+		if (text[i] == '\n')
+			line = 0;
+	}
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,6 +54,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = sm_config_parse(&cfg, argc, argv, &err);
 	if (rc == SM_CONFIG_RUN) {
 		if (cfg.workers < 1 || cfg.workers > cfg.max_workers || cfg.n_command == 0)
+			abort();
+		/* A file with a NUL byte or a line inih would split is never
+		 * taken (unless argv named another file). */
+		if (sep != NULL && memmem(args, alen, "config", 6) == NULL &&
+		    file_is_bad(sep + 4, size - alen - 4))
 			abort();
 	} else if (rc < 0) {
 		/* a failure is the command line's or the file's, and says why */

@@ -656,7 +656,8 @@ static void config_errors(void **state)
 	{
 		char text[400];
 		snprintf(text, sizeof(text), "workers = 2\nchdir = /%0240d\nworkers = 0\n", 0);
-		config_error(text, "2: line longer than 198 bytes");
+		config_error(
+		    text, "2: line longer than 199 bytes (the parser's limit): not read in pieces");
 	}
 	/* a directory (a ConfigMap's mount point) is no config file */
 	assert_int_equal(parse("--config", "/tmp", "app", NULL), -1);
@@ -667,6 +668,41 @@ static void config_errors(void **state)
 	assert_int_equal(err.status, EX_USAGE);
 	assert_string_equal(err.msg,
 	                    "--workers: invalid value '0' (expected a number from 1 or auto)");
+}
+
+/* A line inih would read in pieces, a NUL byte, a file that is no
+ * regular file: refused with file:line, never read some other way. */
+static void config_file_strictness(void **state)
+{
+	static const char binary[] = "workers = 2\nuser = app\0\nuser = root\n";
+	char text[512], piece[256];
+	FILE *f;
+
+	(void)state;
+	/* 199 bytes and a newline: the most the parser takes whole. */
+	memset(piece, 'a', 199 - 9);
+	piece[199 - 9] = '\0';
+	snprintf(text, sizeof(text), "workers = 2\nchdir = /%s\n", piece);
+	assert_int_equal(parse_file(text, NULL, NULL), SM_CONFIG_RUN);
+	teardown(state);
+	/* One more, and "user = root" after it, as the next line would be. */
+	snprintf(text, sizeof(text), "workers = 2\nchdir = /%sauser = root\n", piece);
+	config_error(text,
+	             "2: line longer than 199 bytes (the parser's limit): not read in pieces");
+	/* fputs would stop at the NUL: the bytes are written whole. */
+	write_ini("");
+	f = fopen(ini_path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(binary, 1, sizeof(binary) - 1, f), sizeof(binary) - 1);
+	fclose(f);
+	assert_int_equal(parse("--config", ini_path, "app", NULL), -1);
+	snprintf(text, sizeof(text), "%s:2: a NUL byte: not a text file", ini_path);
+	assert_string_equal(err.msg, text);
+	assert_int_equal(parse("--config", "/dev/zero", "app", NULL), -1);
+	assert_int_equal(err.status, EX_CONFIG);
+	assert_string_equal(err.msg, "/dev/zero: not a regular file");
+	assert_int_equal(parse("--config", "/tmp", "app", NULL), -1);
+	assert_string_equal(err.msg, "/tmp: is a directory (--config names the file in it)");
 }
 
 /* Parsing twice (a reload does it) must give the same result. */
@@ -826,6 +862,7 @@ int main(void)
 	    cmocka_unit_test_teardown(config_repeated_key, ini_teardown),
 	    cmocka_unit_test_teardown(config_command_line_wins, ini_teardown),
 	    cmocka_unit_test_teardown(config_errors, ini_teardown),
+	    cmocka_unit_test_teardown(config_file_strictness, ini_teardown),
 	    cmocka_unit_test_teardown(parse_twice, teardown),
 	    cmocka_unit_test_teardown(help_wins, teardown),
 	    cmocka_unit_test_teardown(help_lists_the_table, teardown),

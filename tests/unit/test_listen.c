@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -123,12 +125,66 @@ static void setup_binds_in_order(void **state)
 	assert_null(l.names);
 }
 
+/* fd:N must be a listening stream socket or a datagram socket: an
+ * unlistened or raw one is the operator's mistake (EX_USAGE). */
+static void fd_must_listen(void **state)
+{
+	struct sm_listeners l;
+	struct sm_error e = {0};
+	char text[32];
+	char *binds[] = {text};
+	int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	(void)state;
+	unsetenv("LISTEN_PID");
+	assert_true(tcp >= 0 && udp >= 0);
+	snprintf(text, sizeof(text), "fd:%d", tcp);
+	assert_int_equal(sm_listen_setup(&l, binds, 1, &opts, &e), -1);
+	assert_int_equal(e.status, EX_USAGE);
+	assert_non_null(strstr(e.msg, "a stream socket that is not listening"));
+	assert_int_equal(listen(tcp, 4), 0);
+	assert_int_equal(sm_listen_setup(&l, binds, 1, &opts, &e), 0);
+	assert_int_equal(l.fds[0], tcp);
+	sm_listeners_close(&l); /* closes tcp */
+	snprintf(text, sizeof(text), "fd:%d", udp);
+	assert_int_equal(sm_listen_setup(&l, binds, 1, &opts, &e), 0);
+	sm_listeners_close(&l); /* closes udp */
+}
+
+/* A unix: socket is 0660 from its bind on, through the umask alone. */
+static void unix_socket_mode(void **state)
+{
+	char dir[] = "/tmp/sm-listen-unit.XXXXXX", text[160], path[128];
+	char *binds[] = {text};
+	struct sm_listeners l;
+	struct sm_error e = {0};
+	struct stat st;
+
+	(void)state;
+	unsetenv("LISTEN_PID");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.sock", dir);
+	snprintf(text, sizeof(text), "unix:%s", path);
+	assert_int_equal(sm_listen_setup(&l, binds, 1, &opts, &e), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0660);
+	sm_listeners_close(&l);
+	/* The stale socket is replaced. */
+	assert_int_equal(sm_listen_setup(&l, binds, 1, &opts, &e), 0);
+	sm_listeners_close(&l);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(activation),           cmocka_unit_test(fdnames),
 	    cmocka_unit_test(names_of_addresses),   cmocka_unit_test(setup_errors),
-	    cmocka_unit_test(setup_binds_in_order),
+	    cmocka_unit_test(setup_binds_in_order), cmocka_unit_test(fd_must_listen),
+	    cmocka_unit_test(unix_socket_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

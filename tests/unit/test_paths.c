@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -25,6 +27,15 @@ static const char *at(struct tree *t, const char *rel)
 {
 	snprintf(t->path, sizeof(t->path), "%s/%s", t->root, rel);
 	return t->path;
+}
+
+/* --chown PATH:MODE (mode_set) or PATH (the default 0755, not set). */
+static int give(const char *path, uid_t uid, gid_t gid, mode_t mode, bool mode_set,
+                struct sm_walk *w)
+{
+	struct sm_chown c = {(char *)(uintptr_t)path, mode, mode_set};
+
+	return sm_paths_chown(&c, uid, gid, w);
 }
 
 static int tree_setup(void **state)
@@ -84,7 +95,7 @@ static void walk_refuses_symlinks(void **state)
 	assert_string_equal(w.at, link);
 	assert_int_equal(stat(at(t, "real/inner/new"), &st), -1);
 	/* A symlink as the last component, pointing at a file: untouched. */
-	assert_int_equal(sm_paths_chown(at(t, "real/final"), getuid(), getgid(), 0777, &w), -1);
+	assert_int_equal(give(at(t, "real/final"), getuid(), getgid(), 0777, true, &w), -1);
 	assert_int_equal(w.fail, SM_WALK_SYMLINK);
 	assert_int_equal(stat(at(t, "outside"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
@@ -100,7 +111,7 @@ static void walk_creates_and_gives_away(void **state)
 	uid_t uid = geteuid() == 0 ? (uid_t)3999123 : getuid();
 	gid_t gid = geteuid() == 0 ? (gid_t)3999124 : getgid();
 
-	assert_int_equal(sm_paths_chown(at(t, "real/inner/a/b/c"), uid, gid, 0750, &w), 0);
+	assert_int_equal(give(at(t, "real/inner/a/b/c"), uid, gid, 0750, true, &w), 0);
 	assert_int_equal(stat(at(t, "real/inner/a/b/c"), &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0750);
@@ -111,16 +122,40 @@ static void walk_creates_and_gives_away(void **state)
 	assert_int_equal(st.st_mode & 07777, 0755);
 	assert_int_equal(st.st_uid, geteuid());
 	/* Again: it exists now; the mode is set again. */
-	assert_int_equal(sm_paths_chown(at(t, "real/inner/a/b/c/"), uid, gid, 0700, &w), 0);
+	assert_int_equal(give(at(t, "real/inner/a/b/c/"), uid, gid, 0700, true, &w), 0);
 	assert_false(w.created);
 	assert_int_equal(stat(at(t, "real/inner/a/b/c"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
 	/* A regular file as the last component is allowed. */
-	assert_int_equal(sm_paths_chown(at(t, "file"), uid, gid, 0640, &w), 0);
+	assert_int_equal(give(at(t, "file"), uid, gid, 0640, true, &w), 0);
 	assert_int_equal(stat(at(t, "file"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
 	assert_int_equal(st.st_uid, uid);
 	assert_int_equal(st.st_gid, gid);
+	/* Without a MODE a regular file keeps its own (not the 0755 of
+	 * directories). */
+	assert_int_equal(give(at(t, "file"), uid, gid, 0755, false, &w), 0);
+	assert_int_equal(stat(at(t, "file"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+}
+
+/* A regular file with a second name may be somebody else's file: never
+ * given away, whatever its mode. */
+static void chown_refuses_hard_links(void **state)
+{
+	struct tree *t = *state;
+	struct sm_walk w;
+	struct stat st;
+	char other[1024];
+
+	snprintf(other, sizeof(other), "%s/outside", t->root);
+	assert_int_equal(link(other, at(t, "real/linked")), 0);
+	assert_int_equal(give(at(t, "real/linked"), getuid(), getgid(), 0777, true, &w), -1);
+	assert_int_equal(w.fail, SM_WALK_LINKS);
+	assert_int_equal(w.links, 2);
+	assert_int_equal(stat(other, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(unlink(at(t, "real/linked")), 0);
 }
 
 static void walk_without_create(void **state)
@@ -158,11 +193,37 @@ static void walk_bad_paths(void **state)
 	assert_int_equal(w.fail, SM_WALK_TYPE);
 }
 
+/* The trust check of --config: only what root alone can change. */
+static void config_trust(void **state)
+{
+	struct tree *t = *state;
+	struct sm_error e = {0};
+	struct stat st;
+
+	/* /etc/passwd: root's, 0644, in root's 0755 directories. */
+	if (stat("/etc/passwd", &st) == 0 && st.st_uid == 0 && (st.st_mode & 022) == 0)
+		assert_int_equal(sm_paths_trusted("/etc/passwd", 54321, &e), 0);
+	/* Anything under /tmp: others can write /tmp. */
+	assert_int_equal(sm_paths_trusted(at(t, "file"), 54321, &e), -1);
+	assert_int_equal(e.status, EX_CONFIG);
+	assert_non_null(strstr(e.msg, ": /tmp is writable by"));
+	/* Not a regular file, and a path through a symlink that is followed. */
+	if (stat("/dev/null", &st) == 0 && stat("/dev", &st) == 0 && st.st_uid == 0 &&
+	    (st.st_mode & 022) == 0) {
+		assert_int_equal(sm_paths_trusted("/dev/null", 54321, &e), -1);
+		assert_non_null(strstr(e.msg, "/dev/null is not a regular file"));
+	}
+	assert_int_equal(sm_paths_trusted("/nonexistent-sm-unit/x.conf", 54321, &e), -1);
+	assert_non_null(strstr(e.msg, "No such file or directory"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(walk_refuses_symlinks, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(walk_creates_and_gives_away, tree_setup, tree_teardown),
+	    cmocka_unit_test_setup_teardown(chown_refuses_hard_links, tree_setup, tree_teardown),
+	    cmocka_unit_test_setup_teardown(config_trust, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(walk_without_create, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(walk_bad_paths, tree_setup, tree_teardown),
 	};
