@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include <sentrik/preflight.h>
 #include <sentrik/report.h>
 #include <sentrik/require.h>
+#include <sentrik/rundir.h>
 #include <sentrik/sig.h>
 
 extern char **environ;
@@ -36,6 +38,14 @@ static int start_fail(const struct sm_error *e, struct sm_config *cfg)
 		sm_fatalx("%s", e->msg);
 	sm_config_free(cfg);
 	return e->status;
+}
+
+/* A failure once the runtime directory is made: it goes too. */
+static int start_fail_rundir(const struct sm_error *e, struct sm_config *cfg,
+                             struct sm_rundir *rundir)
+{
+	sm_rundir_remove(rundir);
+	return start_fail(e, cfg);
 }
 
 /* The pid file, written as USER after the drop. */
@@ -79,6 +89,39 @@ static void remove_pidfile(const char *path)
 		sm_warn("cannot remove pid file %s", path);
 }
 
+/* A master needs descriptors by the worker: its notify socket and two
+ * capture pipes, and during a reload two generations.  Above the soft
+ * RLIMIT_NOFILE (1,024 workers at a soft limit of 1,024) the soft limit
+ * goes up toward the hard one; workers get back the one they would have
+ * had (setup->worker_nofile). */
+static void raise_nofile(const struct sm_config *cfg, struct sm_master_setup *setup)
+{
+	int workers = cfg->max_workers > 2 * cfg->workers ? cfg->max_workers : 2 * cfg->workers;
+	rlim_t need = 64 + cfg->n_binds + (rlim_t)workers * 3;
+	struct rlimit now, raised;
+
+	if (getrlimit(RLIMIT_NOFILE, &now) < 0 || now.rlim_cur == RLIM_INFINITY ||
+	    now.rlim_cur >= need)
+		return;
+	raised = now;
+	raised.rlim_cur = now.rlim_max;
+	/* An unlimited hard limit still has the kernel's ceiling (fs.nr_open);
+	 * need is more than enough then. */
+	if (now.rlim_max == RLIM_INFINITY)
+		raised.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &raised) < 0) {
+		sm_warn("cannot raise RLIMIT_NOFILE from %llu toward %llu",
+		        (unsigned long long)now.rlim_cur, (unsigned long long)need);
+		return;
+	}
+	setup->worker_nofile = now;
+	sm_info("RLIMIT_NOFILE raised from %llu to %llu for up to %d workers' sockets and pipes "
+	        "(workers keep %llu)%s",
+	        (unsigned long long)now.rlim_cur, (unsigned long long)raised.rlim_cur, workers,
+	        (unsigned long long)now.rlim_cur,
+	        raised.rlim_cur < need ? "; the hard limit is below what they may need" : "");
+}
+
 /* --check: bind every TCP address and close it again (a unix: path is
  * only parsed: creating its file would change the system). */
 static void check_binds(const struct sm_config *cfg, struct sm_report *rep)
@@ -118,6 +161,7 @@ static int run_check(const struct sm_config *cfg)
 		sm_require_env(cfg, environ, &rep);
 		check_binds(cfg, &rep);
 		sm_paths_prepare(cfg, &id, &rep);
+		sm_rundir_prepare(cfg, &id, &rep, &(struct sm_rundir){0});
 		sm_preflight(cfg, &id, false, &rep);
 	}
 	code = rep.first.status;
@@ -160,6 +204,7 @@ int main(int argc, char *argv[])
 	struct sm_report rep = {0};
 	struct sm_identity id;
 	struct sm_listeners listeners;
+	struct sm_rundir rundir = {0};
 	struct sm_error err;
 	int code, pid1;
 
@@ -203,14 +248,16 @@ int main(int argc, char *argv[])
 	/* Paths are tried as USER before --chown changes anything (judged as
 	 * they will be), and once more after, as they are. */
 	if (sm_preflight(&cfg, &id, false, &rep) < 0 || sm_paths_prepare(&cfg, &id, &rep) < 0 ||
-	    sm_preflight(&cfg, &id, true, &rep) < 0 || sm_drop(&cfg, &id, &rep) < 0)
+	    sm_rundir_prepare(&cfg, &id, &rep, &rundir) < 0)
 		return start_fail(&rep.first, &cfg);
+	if (sm_preflight(&cfg, &id, true, &rep) < 0 || sm_drop(&cfg, &id, &rep) < 0)
+		return start_fail_rundir(&rep.first, &cfg, &rundir);
 	if (id.mode == SM_ID_ROOT)
 		sm_warnx("running as root (%s): master and workers keep uid 0",
 		         cfg.user == NULL ? "no --user given" : "--user is root");
 	/* From here on we are USER: the log file and pid file are ours. */
 	if (cfg.pid_file != NULL && write_pidfile(cfg.pid_file, &rep) < 0)
-		return start_fail(&rep.first, &cfg);
+		return start_fail_rundir(&rep.first, &cfg, &rundir);
 	if (id.set_env) {
 		setup.home = id.home;
 		setup.user_name = id.name;
@@ -218,17 +265,18 @@ int main(int argc, char *argv[])
 	setup.cfg = &cfg;
 	setup.environ = environ;
 	setup.is_pid1 = pid1;
-	if (sm_capture_open(&cfg, &err) < 0) {
-		sm_fatalx("%s", err.msg);
-		return err.status;
-	}
+	if (sm_capture_open(&cfg, &err) < 0)
+		return start_fail_rundir(&err, &cfg, &rundir);
 	setup.argc = argc;
 	setup.argv = argv;
+	setup.runtime_dir = rundir.path[0] != '\0' ? rundir.path : NULL;
+	raise_nofile(&cfg, &setup);
 	if (sm_master_run(&setup, &err) < 0)
 		sm_fatalx("%s", err.msg);
 	else
 		sm_info("exiting");
 	code = err.status;
+	sm_rundir_remove(&rundir);
 	if (cfg.pid_file != NULL)
 		remove_pidfile(cfg.pid_file);
 	sm_listeners_close(&listeners);

@@ -3,6 +3,7 @@
 #ifndef SENTRIK_MASTER_H
 #define SENTRIK_MASTER_H
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <sentrik/config.h>
@@ -20,6 +21,10 @@ struct sm_master_setup {
 	int is_pid1;
 	int argc; /* the command line, parsed again (with --config) on HUP */
 	char *const *argv;
+	/* The runtime directory (SPEC §3), USER's and 0700: the workers'
+	 * notify sockets, the control socket.  NULL when none could be made. */
+	const char *runtime_dir;
+	struct rlimit worker_nofile; /* RLIMIT_NOFILE for workers; rlim_cur 0: the master's */
 };
 
 /* Run until shutdown.  0 after a clean one, or -1 with *err saying why
