@@ -14,16 +14,16 @@
 #include <sentrik/paths.h>
 #include <sentrik/rundir.h>
 
-/* dir as it is, or with a pid: DIR/sentrik-master/PID under /run (whose
- * parent is root's alone), DIR/sentrik-master-PID under a shared one. */
+/* dir as it is (pid NULL), or with the pid: DIR/sentrik-master/PID under
+ * /run (whose parent is root's alone), DIR/sentrik-master-PID elsewhere. */
 static size_t add(struct sm_rundir_candidate *out, size_t n, enum sm_rundir_kind kind,
-                  const char *origin, const char *dir, long pid)
+                  const char *origin, const char *dir, const char *pid)
 {
 	int len =
-	    pid == 0 ? snprintf(out[n].path, sizeof(out[n].path), "%s", dir)
+	    pid == NULL ? snprintf(out[n].path, sizeof(out[n].path), "%s", dir)
 	    : strcmp(origin, "/run") == 0
-	        ? snprintf(out[n].path, sizeof(out[n].path), "%s/sentrik-master/%ld", dir, pid)
-	        : snprintf(out[n].path, sizeof(out[n].path), "%s/sentrik-master-%ld", dir, pid);
+	        ? snprintf(out[n].path, sizeof(out[n].path), "%s/sentrik-master/%s", dir, pid)
+	        : snprintf(out[n].path, sizeof(out[n].path), "%s/sentrik-master-%s", dir, pid);
 
 	/* A default that could not hold a socket is no candidate; a given
 	 * one is kept, to be refused with its reason. */
@@ -35,18 +35,18 @@ static size_t add(struct sm_rundir_candidate *out, size_t n, enum sm_rundir_kind
 }
 
 size_t sm_rundir_candidates(const char *given, const char *systemd, const char *tmpdir,
-                            bool run_writable, long pid,
+                            bool run_writable, const char *pid,
                             struct sm_rundir_candidate out[SM_RUNDIR_CANDIDATES])
 {
 	char first[PATH_MAX];
 	size_t n = 0;
 
 	if (given != NULL)
-		return add(out, 0, SM_RUNDIR_GIVEN, "--runtime-dir", given, 0);
+		return add(out, 0, SM_RUNDIR_GIVEN, "--runtime-dir", given, NULL);
 	/* RuntimeDirectory= with several names gives a colon-separated list. */
 	if (systemd != NULL && *systemd != '\0') {
 		snprintf(first, sizeof(first), "%.*s", (int)strcspn(systemd, ":"), systemd);
-		n = add(out, n, SM_RUNDIR_SYSTEMD, "RUNTIME_DIRECTORY", first, 0);
+		n = add(out, n, SM_RUNDIR_SYSTEMD, "RUNTIME_DIRECTORY", first, NULL);
 	}
 	if (run_writable)
 		n = add(out, n, SM_RUNDIR_FRESH, "/run", "/run", pid);
@@ -214,33 +214,32 @@ static int make_one(const struct sm_rundir_candidate *c, const struct sm_identit
 static int check_only(const struct sm_rundir_candidate *c, const struct sm_identity *id,
                       struct sm_report *rep)
 {
-	struct sm_walk w;
+	unsigned long uid = owner_of(id), gid = id->mode == SM_ID_KEEP ? getegid() : id->gid;
+	struct sm_walk w = {.missing = true};
 
-	if (c->kind != SM_RUNDIR_GIVEN)
-		return sm_report_step(rep, 0, "runtime dir", NULL,
-		                      "%s (from %s) will be made, uid %lu mode 0700", c->path,
-		                      c->origin, (unsigned long)owner_of(id));
-	if (strlen(c->path) > SM_RUNDIR_PATH_MAX || sm_paths_walk(c->path, false, 0700, &w) < 0)
-		return sm_report_step(rep, EX_CANTCREAT, "runtime dir",
+	if (c->kind == SM_RUNDIR_GIVEN &&
+	    (strlen(c->path) > SM_RUNDIR_PATH_MAX || sm_paths_walk(c->path, false, 0700, &w) < 0))
+		return sm_report_step(rep, EX_CANTCREAT, "run dir",
 		                      "choose a shorter or plainer path",
 		                      "--runtime-dir %s: cannot be used", c->path);
 	if (w.fd >= 0)
 		close(w.fd);
-	return sm_report_step(rep, 0, "runtime dir", NULL, "%s %s uid %lu mode 0700", c->path,
-	                      w.missing ? "will be created for" : "will be given to",
-	                      (unsigned long)owner_of(id));
+	return sm_report_step(rep, 0, "run dir", NULL, "%s will be %s %lu:%lu mode 0700", c->path,
+	                      w.missing ? "made for" : "given to", uid, gid);
 }
 
 int sm_rundir_prepare(const struct sm_config *cfg, const struct sm_identity *id,
                       struct sm_report *rep, struct sm_rundir *rd)
 {
 	struct sm_rundir_candidate cands[SM_RUNDIR_CANDIDATES];
-	char why[PATH_MAX + 128] = "no candidate";
+	char why[PATH_MAX + 128] = "no candidate", pid[24];
 	size_t n, i;
 
 	memset(rd, 0, sizeof(*rd));
+	/* A --check is not the start: its pid would not be the start's. */
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	n = sm_rundir_candidates(cfg->runtime_dir, getenv("RUNTIME_DIRECTORY"), getenv("TMPDIR"),
-	                         access("/run", W_OK) == 0, (long)getpid(), cands);
+	                         access("/run", W_OK) == 0, rep->out != NULL ? "PID" : pid, cands);
 	if (rep->out != NULL)
 		return n > 0 ? check_only(&cands[0], id, rep) : 0;
 	for (i = 0; i < n; i++) {
@@ -250,7 +249,7 @@ int sm_rundir_prepare(const struct sm_config *cfg, const struct sm_identity *id,
 		}
 		if (cands[i].kind == SM_RUNDIR_GIVEN)
 			return sm_report_step(
-			    rep, EX_CANTCREAT, "runtime dir",
+			    rep, EX_CANTCREAT, "run dir",
 			    "choose a directory root can create, or one USER owns when not root",
 			    "--runtime-dir %s: cannot make it USER's with mode 0700: %s",
 			    cands[i].path, why);

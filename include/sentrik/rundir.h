@@ -35,7 +35,7 @@ struct sm_rundir_candidate {
  * /dev/shm/sentrik-master-PID, TMPDIR/sentrik-master-PID, then /tmp's.
  * Defaults with a relative or too long path are left out.  Pure. */
 size_t sm_rundir_candidates(const char *given, const char *systemd, const char *tmpdir,
-                            bool run_writable, long pid,
+                            bool run_writable, const char *pid,
                             struct sm_rundir_candidate out[SM_RUNDIR_CANDIDATES]);
 
 struct sm_rundir {
