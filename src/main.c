@@ -89,37 +89,40 @@ static void remove_pidfile(const char *path)
 		sm_warn("cannot remove pid file %s", path);
 }
 
-/* A master needs descriptors by the worker: its notify socket and two
- * capture pipes, and during a reload two generations.  Above the soft
- * RLIMIT_NOFILE (1,024 workers at a soft limit of 1,024) the soft limit
- * goes up toward the hard one; workers get back the one they would have
- * had (setup->worker_nofile). */
+/* A master holds descriptors by the worker: its notify socket and, when
+ * output is captured, two pipes; during a reload two generations run, and
+ * TTIN may grow the pool to --max-workers.  Above the soft RLIMIT_NOFILE
+ * (1,024 workers at a soft limit of 1,024) the soft limit goes up toward
+ * the hard one; workers get back the one they would have had. */
 static void raise_nofile(const struct sm_config *cfg, struct sm_master_setup *setup)
 {
-	int workers = cfg->max_workers > 2 * cfg->workers ? cfg->max_workers : 2 * cfg->workers;
-	rlim_t need = 64 + cfg->n_binds + (rlim_t)workers * 3;
+	rlim_t per = sm_capture_enabled() ? 3 : 1, base = 64 + cfg->n_binds;
+	rlim_t now_need = base + per * 2 * (rlim_t)cfg->workers;
+	rlim_t need = base + per * (rlim_t)(cfg->max_workers > 2 * cfg->workers ? cfg->max_workers
+	                                                                        : 2 * cfg->workers);
 	struct rlimit now, raised;
 
 	if (getrlimit(RLIMIT_NOFILE, &now) < 0 || now.rlim_cur == RLIM_INFINITY ||
 	    now.rlim_cur >= need)
 		return;
 	raised = now;
-	raised.rlim_cur = now.rlim_max;
-	/* An unlimited hard limit still has the kernel's ceiling (fs.nr_open);
-	 * need is more than enough then. */
-	if (now.rlim_max == RLIM_INFINITY)
-		raised.rlim_cur = need;
+	/* An unlimited hard limit still has the kernel's ceiling (fs.nr_open):
+	 * what the pool may need is asked then. */
+	raised.rlim_cur = now.rlim_max == RLIM_INFINITY ? need : now.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &raised) < 0) {
 		sm_warn("cannot raise RLIMIT_NOFILE from %llu toward %llu",
 		        (unsigned long long)now.rlim_cur, (unsigned long long)need);
 		return;
 	}
 	setup->worker_nofile = now;
-	sm_info("RLIMIT_NOFILE raised from %llu to %llu for up to %d workers' sockets and pipes "
-	        "(workers keep %llu)%s",
-	        (unsigned long long)now.rlim_cur, (unsigned long long)raised.rlim_cur, workers,
-	        (unsigned long long)now.rlim_cur,
-	        raised.rlim_cur < need ? "; the hard limit is below what they may need" : "");
+	/* Said at info level when the pool as configured needs it, at debug
+	 * level when only TTIN up to --max-workers might. */
+	(now.rlim_cur < now_need ? sm_info : sm_debug)(
+	    "RLIMIT_NOFILE raised from %llu to %llu for the workers' sockets and pipes (workers "
+	    "keep %llu)%s",
+	    (unsigned long long)now.rlim_cur, (unsigned long long)raised.rlim_cur,
+	    (unsigned long long)now.rlim_cur,
+	    raised.rlim_cur < need ? "; the hard limit is below what the pool may need" : "");
 }
 
 /* --check: bind every TCP address and close it again (a unix: path is

@@ -1,6 +1,6 @@
 /* notify: sd_notify without libsystemd.  A SOCK_DGRAM to NOTIFY_SOCKET
  * ("@" is the abstract namespace; the address length counts the bytes
- * used), and the parser for the same messages coming from workers. */
+ * used), and a socket per worker with the parser for what workers say. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* notify: the sd_notify protocol both ways — messages from the master to
  * the service manager (NOTIFY_SOCKET of the master's own environment), and
- * the parser for the datagrams workers send to the master's socket. */
+ * each worker's own socket with the parser for what arrives on it. */
 #ifndef SENTRIK_NOTIFY_H
 #define SENTRIK_NOTIFY_H
 

@@ -25,7 +25,7 @@ struct sm_spawn {
 };
 
 struct sm_spawn_error {
-	const char *stage; /* "fork", "execute", "chdir to", "set up descriptors for" */
+	const char *stage; /* "fork", "execute", "chdir to", "set up descriptors for", ... */
 	int err;
 };
 
