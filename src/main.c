@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include <sentrik/preflight.h>
 #include <sentrik/report.h>
 #include <sentrik/require.h>
+#include <sentrik/rundir.h>
 #include <sentrik/sig.h>
 
 extern char **environ;
@@ -37,6 +39,14 @@ static int start_fail(const struct sm_error *e, struct sm_config *cfg)
 		sm_fatalx("%s", e->msg);
 	sm_config_free(cfg);
 	return e->status;
+}
+
+/* A failure once the runtime directory is made: it goes too. */
+static int start_fail_rundir(const struct sm_error *e, struct sm_config *cfg,
+                             struct sm_rundir *rundir)
+{
+	sm_rundir_remove(rundir);
+	return start_fail(e, cfg);
 }
 
 /* The pid file, written as USER after the drop. */
@@ -78,6 +88,42 @@ static void remove_pidfile(const char *path)
 		return;
 	if (unlink(path) < 0)
 		sm_warn("cannot remove pid file %s", path);
+}
+
+/* A master holds descriptors by the worker: its notify socket and, when
+ * output is captured, two pipes; during a reload two generations run, and
+ * TTIN may grow the pool to --max-workers.  Above the soft RLIMIT_NOFILE
+ * (1,024 workers at a soft limit of 1,024) the soft limit goes up toward
+ * the hard one; workers get back the one they would have had. */
+static void raise_nofile(const struct sm_config *cfg, struct sm_master_setup *setup)
+{
+	rlim_t per = sm_capture_enabled() ? 3 : 1, base = 64 + cfg->n_binds;
+	rlim_t now_need = base + per * 2 * (rlim_t)cfg->workers;
+	rlim_t need = base + per * (rlim_t)(cfg->max_workers > 2 * cfg->workers ? cfg->max_workers
+	                                                                        : 2 * cfg->workers);
+	struct rlimit now, raised;
+
+	if (getrlimit(RLIMIT_NOFILE, &now) < 0 || now.rlim_cur == RLIM_INFINITY ||
+	    now.rlim_cur >= need)
+		return;
+	raised = now;
+	/* An unlimited hard limit still has the kernel's ceiling (fs.nr_open):
+	 * what the pool may need is asked then. */
+	raised.rlim_cur = now.rlim_max == RLIM_INFINITY ? need : now.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &raised) < 0) {
+		sm_warn("cannot raise RLIMIT_NOFILE from %llu toward %llu",
+		        (unsigned long long)now.rlim_cur, (unsigned long long)need);
+		return;
+	}
+	setup->worker_nofile = now;
+	/* Said at info level when the pool as configured needs it, at debug
+	 * level when only TTIN up to --max-workers might. */
+	(now.rlim_cur < now_need ? sm_info : sm_debug)(
+	    "RLIMIT_NOFILE raised from %llu to %llu for the workers' sockets and pipes (workers "
+	    "keep %llu)%s",
+	    (unsigned long long)now.rlim_cur, (unsigned long long)raised.rlim_cur,
+	    (unsigned long long)now.rlim_cur,
+	    raised.rlim_cur < need ? "; the hard limit is below what the pool may need" : "");
 }
 
 /* --check: one address bound and closed again (a unix: path is only
@@ -128,6 +174,7 @@ static int run_check(const struct sm_config *cfg)
 		sm_require_env(cfg, environ, &rep);
 		check_binds(cfg, &rep);
 		sm_paths_prepare(cfg, &id, &rep);
+		sm_rundir_prepare(cfg, &id, &rep, &(struct sm_rundir){0});
 		sm_preflight(cfg, &id, false, &rep);
 	}
 	code = rep.first.status;
@@ -233,6 +280,7 @@ int main(int argc, char *argv[])
 	struct sm_identity id;
 	struct sm_listeners listeners;
 	struct sm_control control = {.fd = -1};
+	struct sm_rundir rundir = {0};
 	struct sm_error err;
 	int code, pid1;
 
@@ -281,14 +329,16 @@ int main(int argc, char *argv[])
 	/* Paths are tried as USER before --chown changes anything (judged as
 	 * they will be), and once more after, as they are. */
 	if (sm_preflight(&cfg, &id, false, &rep) < 0 || sm_paths_prepare(&cfg, &id, &rep) < 0 ||
-	    sm_preflight(&cfg, &id, true, &rep) < 0 || sm_drop(&cfg, &id, &rep) < 0)
+	    sm_rundir_prepare(&cfg, &id, &rep, &rundir) < 0)
 		return start_fail(&rep.first, &cfg);
+	if (sm_preflight(&cfg, &id, true, &rep) < 0 || sm_drop(&cfg, &id, &rep) < 0)
+		return start_fail_rundir(&rep.first, &cfg, &rundir);
 	if (id.mode == SM_ID_ROOT)
 		sm_warnx("running as root (%s): master and workers keep uid 0",
 		         cfg.user == NULL ? "no --user given" : "--user is root");
 	/* From here on we are USER: the log file and pid file are ours. */
 	if (cfg.pid_file != NULL && write_pidfile(cfg.pid_file, &rep) < 0)
-		return start_fail(&rep.first, &cfg);
+		return start_fail_rundir(&rep.first, &cfg, &rundir);
 	if (id.set_env) {
 		setup.home = id.home;
 		setup.user_name = id.name;
@@ -296,24 +346,26 @@ int main(int argc, char *argv[])
 	setup.cfg = &cfg;
 	setup.environ = environ;
 	setup.is_pid1 = pid1;
-	if (sm_capture_open(&cfg, &err) < 0) {
-		sm_fatalx("%s", err.msg);
-		return err.status;
-	}
+	if (sm_capture_open(&cfg, &err) < 0)
+		return start_fail_rundir(&err, &cfg, &rundir);
+	setup.runtime_dir = rundir.path[0] != '\0' ? rundir.path : NULL;
 	if ((code = open_control(&cfg, &setup, &control)) != 0) {
+		sm_rundir_remove(&rundir);
 		sm_config_free(&cfg);
 		return code;
 	}
 	setup.argc = argc;
 	setup.argv = argv;
+	raise_nofile(&cfg, &setup);
 	if (sm_master_run(&setup, &err) < 0)
 		sm_fatalx("%s", err.msg);
 	else
 		sm_info("exiting");
 	code = err.status;
+	sm_control_close(&control);
+	sm_rundir_remove(&rundir);
 	if (cfg.pid_file != NULL)
 		remove_pidfile(cfg.pid_file);
-	sm_control_close(&control);
 	if (setup.metrics_fd >= 0)
 		close(setup.metrics_fd);
 	sm_listeners_close(&listeners);

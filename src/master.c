@@ -40,6 +40,17 @@ struct output_watch {
 	bool paused; /* the sink is full */
 };
 
+/* One worker's notify socket.  Its watcher's data is this record, so a
+ * datagram is its worker's without a search; it goes with the worker. */
+struct notify_watch {
+	ev_io io;
+	struct sm_master *m;
+	struct sm_notify_in in;
+	pid_t pid; /* 0 until the fork */
+	int slot;
+	struct notify_watch *next;
+};
+
 struct sm_master {
 	struct ev_loop *loop;
 	const struct sm_master_setup *setup;
@@ -47,8 +58,9 @@ struct sm_master {
 	struct sm_pool pool;
 	struct sm_env env; /* the workers' environment, less per-worker vars */
 	pid_t pid;
-	ev_signal signals[64];
+	ev_signal signals[65];
 	size_t n_signals;
+	double signal_said[65]; /* when a signal was last logged, for once a minute */
 	ev_child child;
 	ev_timer timer;
 	struct sm_notifier manager; /* systemd's NOTIFY_SOCKET, fd -1 when none */
@@ -56,9 +68,10 @@ struct sm_master {
 	struct output_watch *outputs;
 	ev_io sink_io; /* a full log pipe or socket becoming writable */
 	ev_prepare sink_check;
-	struct sm_notify_in notify; /* workers' READY=1 / WATCHDOG=1 arrive here */
-	ev_io notify_watch;
-	struct sm_error *err; /* why the loop ended, when it failed */
+	struct notify_watch *notifies;   /* one socket per worker; READY=1 etc. */
+	unsigned long long notify_count; /* names each socket once */
+	int notify_qlen;                 /* datagrams per socket and wake-up, at most */
+	struct sm_error *err;            /* why the loop ended, when it failed */
 	bool done;
 	/* The control socket and --metrics: each client has its watcher and
 	 * an idle timer only while it is connected (SPEC §10). */
@@ -214,9 +227,115 @@ static const struct sm_config *config_of(const struct sm_master *m, unsigned gen
 	return m->reload.cfg;
 }
 
+static void reconcile(struct sm_master *m);
+
 static bool wants_notify(const struct sm_config *cfg)
 {
 	return cfg->ready == SM_READY_NOTIFY || cfg->timeout > 0;
+}
+
+/* What a worker says; the pool finds it by the pid its socket stands for. */
+static void notify_message(struct sm_master *m, const struct notify_watch *n,
+                           const struct sm_notify_msg *msg)
+{
+	double now = mono_now();
+
+	if (msg->status[0] != '\0')
+		sm_debug("worker %d (pid %ld) status: %s", n->slot, (long)n->pid, msg->status);
+	if (msg->ready && sm_pool_ready(&m->pool, n->pid, now) == 0)
+		sm_debug("worker %d (pid %ld) ready", n->slot, (long)n->pid);
+	if (msg->watchdog)
+		(void)sm_pool_watchdog(&m->pool, n->pid, now);
+}
+
+/* At most the queue's length per wake-up: a worker that keeps its socket
+ * full cannot hold the loop from the others. */
+static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct notify_watch *n = w->data;
+	struct sm_master *m = n->m;
+	struct sm_notify_msg msg;
+	int count, rc = SM_NOTIFY_NONE;
+
+	(void)revents;
+	for (count = 0; count < m->notify_qlen; count++) {
+		rc = sm_notify_in_recv(&n->in, &msg);
+		if (rc == SM_NOTIFY_MSG)
+			notify_message(m, n, &msg);
+		else if (rc != SM_NOTIFY_DROPPED)
+			break;
+	}
+	if (rc < 0) {
+		sm_warn("worker %d (pid %ld): notify socket no longer read", n->slot, (long)n->pid);
+		ev_io_stop(loop, w);
+	}
+	reconcile(m);
+}
+
+/* Before the fork: the worker's socket, in the runtime directory when
+ * there is one.  NULL with errno. */
+static struct notify_watch *notify_open(struct sm_master *m, int slot)
+{
+	struct notify_watch *n = calloc(1, sizeof(*n));
+
+	if (n == NULL)
+		return NULL;
+	if (sm_notify_in_open(&n->in, m->setup->runtime_dir, ++m->notify_count) < 0) {
+		int err = errno;
+		free(n);
+		errno = err;
+		return NULL;
+	}
+	n->m = m;
+	n->slot = slot;
+	return n;
+}
+
+static void notify_free(struct sm_master *m, struct notify_watch *n)
+{
+	ev_io_stop(m->loop, &n->io);
+	sm_notify_in_close(&n->in);
+	free(n);
+}
+
+/* After the fork: watched for pid; a failed fork (pid -1) frees it. */
+static void notify_started(struct sm_master *m, struct notify_watch *n, pid_t pid)
+{
+	if (n == NULL)
+		return;
+	if (pid <= 0) {
+		notify_free(m, n);
+		return;
+	}
+	n->pid = pid;
+	n->next = m->notifies;
+	m->notifies = n;
+	ev_io_init(&n->io, on_notify, n->in.fd, EV_READ);
+	n->io.data = n;
+	ev_io_start(m->loop, &n->io);
+}
+
+/* The worker is gone: so is its socket (closed, and its path removed). */
+static void notify_gone(struct sm_master *m, pid_t pid)
+{
+	struct notify_watch **pp, *n;
+
+	for (pp = &m->notifies; (n = *pp) != NULL; pp = &n->next)
+		if (n->pid == pid) {
+			*pp = n->next;
+			notify_free(m, n);
+			return;
+		}
+}
+
+static void notify_close_all(struct sm_master *m)
+{
+	struct notify_watch *n;
+
+	while ((n = m->notifies) != NULL) {
+		m->notifies = n->next;
+		notify_free(m, n);
+	}
 }
 
 /* A worker forked in this batch, its exec not yet confirmed. */
@@ -260,10 +379,10 @@ static int spawn_start(struct sm_master *m, const struct sm_action *a, struct sp
 	int child_fds[2];
 	const struct sm_config *cfg = config_of(m, a->generation);
 	char *envp[m->env.n + SM_ENV_WORKER_VARS + 1];
+	struct notify_watch *nw = NULL;
 	struct sm_env_worker vars = {
 	    .slot = a->slot,
 	    .generation = a->generation,
-	    .notify_socket = wants_notify(cfg) && m->notify.fd >= 0 ? m->notify.name : NULL,
 	    .watchdog_timeout = cfg->timeout,
 	    .listen = m->setup->n_listen > 0,
 	};
@@ -278,6 +397,7 @@ static int spawn_start(struct sm_master *m, const struct sm_action *a, struct sp
 	    .stderr_fd = -1,
 	    .chdir = cfg->chdir,
 	    .master_pid = m->pid,
+	    .nofile = m->setup->worker_nofile,
 	};
 
 	/* An earlier action of the same batch may have failed the boot: start
@@ -286,11 +406,18 @@ static int spawn_start(struct sm_master *m, const struct sm_action *a, struct sp
 		sm_pool_spawn_failed(&m->pool, a->slot, a->generation, "shutting down", mono_now());
 		return 0;
 	}
+	if (wants_notify(cfg) && (nw = notify_open(m, a->slot)) == NULL) {
+		error = (struct sm_spawn_error){"create a notify socket for", errno};
+		spawn_failed(m, a->slot, a->generation, cfg, &error);
+		return 0;
+	}
+	vars.notify_socket = nw != NULL ? nw->in.name : NULL;
 	req.listen_pid = sm_env_worker(&m->env, &vars, envp);
 
 	if (sm_capture_pipes(streams, child_fds, a->slot) < 0) {
 		error = (struct sm_spawn_error){"set up descriptors for", errno};
 		output_start(m, streams, child_fds, -1);
+		notify_started(m, nw, -1);
 		spawn_failed(m, a->slot, a->generation, cfg, &error);
 		return 0;
 	}
@@ -298,10 +425,12 @@ static int spawn_start(struct sm_master *m, const struct sm_action *a, struct sp
 	req.stderr_fd = child_fds[1];
 	if (sm_spawn_start(&req, &w->pending, &error) < 0) {
 		output_start(m, streams, child_fds, -1);
+		notify_started(m, nw, -1);
 		spawn_failed(m, a->slot, a->generation, cfg, &error);
 		return 0;
 	}
 	output_start(m, streams, child_fds, w->pending.pid);
+	notify_started(m, nw, w->pending.pid);
 	w->slot = a->slot;
 	w->generation = a->generation;
 	w->cfg = cfg;
@@ -318,12 +447,12 @@ static void spawn_finish(struct sm_master *m, struct spawn_wait *w)
 		         w->generation);
 		sm_pool_spawned(&m->pool, w->slot, w->generation, pid, mono_now());
 	} else {
+		notify_gone(m, w->pending.pid);
 		spawn_failed(m, w->slot, w->generation, w->cfg, &error);
 	}
 }
 
 static void watch_signal(struct sm_master *m, int sig);
-static int open_notify(struct sm_master *m);
 
 static void watch_forwarded(struct sm_master *m, uint64_t forward)
 {
@@ -335,7 +464,7 @@ static void watch_forwarded(struct sm_master *m, uint64_t forward)
 }
 
 /* A reload's preparation (reload.c reads and checks); here only what
- * needs the loop: the notify socket and the new forwarded signals. */
+ * needs the loop: the new forwarded signals. */
 static int prepare_reload(struct sm_master *m)
 {
 	const struct sm_config *next;
@@ -344,11 +473,6 @@ static int prepare_reload(struct sm_master *m)
 	if (sm_reload_read(&m->reload, sm_pool_generation(&m->pool, false)) < 0)
 		return -1;
 	next = m->reload.next;
-	if (next != NULL && wants_notify(next) && open_notify(m) < 0) {
-		sm_error("reload refused: cannot create the workers' notify socket");
-		sm_reload_cancel(&m->reload);
-		return -1;
-	}
 	sm_reload_begin(&m->reload, m->setup->n_listen);
 	if (next == NULL)
 		return 0;
@@ -534,6 +658,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	(void)revents;
 	describe_status(w->rstatus, how, sizeof(how));
 	output_exited(m, w->rpid);
+	notify_gone(m, w->rpid);
 	if ((gone = sm_pool_find(&m->pool, w->rpid)) != NULL)
 		before = *gone;
 	if (sm_pool_exited(&m->pool, w->rpid, how, mono_now(), &info) < 0) {
@@ -557,49 +682,6 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	reconcile(m);
 }
 
-/* What workers say on the notify socket, attributed by the sender's pid:
- * a message from any other process is ignored. */
-static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct sm_master *m = w->data;
-	struct sm_notify_msg msg;
-	int count = 0, rc = 0;
-	pid_t pid;
-
-	(void)loop;
-	(void)revents;
-	while (count++ < 64 && (rc = sm_notify_in_recv(&m->notify, &pid, &msg)) > 0) {
-		const struct sm_worker *wk = sm_pool_find(&m->pool, pid);
-		double now = mono_now();
-
-		if (wk == NULL) {
-			sm_debug("notify message from pid %ld, not a worker: ignored", (long)pid);
-			continue;
-		}
-		if (msg.status[0] != '\0')
-			sm_debug("worker %d (pid %ld) status: %s", wk->slot, (long)pid, msg.status);
-		if (msg.ready && sm_pool_ready(&m->pool, pid, now) == 0)
-			sm_debug("worker %d (pid %ld) ready", wk->slot, (long)pid);
-		if (msg.watchdog)
-			(void)sm_pool_watchdog(&m->pool, pid, now);
-	}
-	if (rc < 0)
-		sm_warn("notify socket");
-	reconcile(m);
-}
-
-static int open_notify(struct sm_master *m)
-{
-	if (m->notify.fd >= 0)
-		return 0;
-	if (sm_notify_in_open(&m->notify) < 0)
-		return -1;
-	ev_io_init(&m->notify_watch, on_notify, m->notify.fd, EV_READ);
-	m->notify_watch.data = m;
-	ev_io_start(m->loop, &m->notify_watch);
-	return 0;
-}
-
 static void forward(struct sm_master *m, int sig)
 {
 	const struct sm_worker *w;
@@ -607,6 +689,51 @@ static void forward(struct sm_master *m, int sig)
 
 	while ((w = sm_pool_next_worker(&m->pool, &iter)) != NULL)
 		(void)kill(w->pid, sig);
+}
+
+/* Whether a line about sig is due: once a minute at most, so a storm of
+ * signals is a few lines, not a flood. */
+static bool signal_say(struct sm_master *m, int sig)
+{
+	double now = mono_now();
+
+	if (m->signal_said[sig] > 0 && now - m->signal_said[sig] < 60)
+		return false;
+	m->signal_said[sig] = now;
+	return true;
+}
+
+/* A repeated TERM is no request to hurry: coreutils' timeout and some
+ * runtimes send TERM to the pid and to its group at once.  INT or QUIT
+ * make a graceful shutdown quick. */
+static void stop_gracefully(struct sm_master *m, int sig)
+{
+	if (sm_pool_phase(&m->pool) != SM_PHASE_STOPPING) {
+		sm_info("%s: graceful shutdown of %zu workers", sm_sig_name(sig),
+		        sm_pool_live(&m->pool));
+		sm_pool_shutdown(&m->pool, false, mono_now());
+	} else if (signal_say(m, sig)) {
+		sm_info("%s again: the shutdown goes on as it is (INT or QUIT makes it quick)",
+		        sm_sig_name(sig));
+	}
+}
+
+/* SPEC §5's last rows: PID 1's halt signals, and the signals whose default
+ * would stop or kill the master, said and ignored unless forwarded. */
+static void other_signal(struct sm_master *m, int sig)
+{
+	switch (sm_sig_classify(sig, m->setup->is_pid1)) {
+	case SM_SIG_HALT:
+		stop_gracefully(m, sig);
+		break;
+	case SM_SIG_STRAY:
+		if (!(m->reload.cfg->forward & (UINT64_C(1) << (sig - 1))) && signal_say(m, sig))
+			sm_warnx("%s: %s (ignored; said once a minute)", sm_sig_name(sig),
+			         sm_sig_meaning(sig));
+		break;
+	default:
+		break;
+	}
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -618,13 +745,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	switch (sig) {
 	case SIGTERM:
-		if (sm_pool_phase(&m->pool) == SM_PHASE_STOPPING) {
-			sm_info("TERM again: quick shutdown");
-			sm_pool_shutdown(&m->pool, true, mono_now());
-		} else {
-			sm_info("TERM: graceful shutdown of %zu workers", sm_pool_live(&m->pool));
-			sm_pool_shutdown(&m->pool, false, mono_now());
-		}
+		stop_gracefully(m, sig);
 		break;
 	case SIGINT:
 	case SIGQUIT:
@@ -643,6 +764,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		(void)sm_capture_reopen();
 		break;
 	default:
+		other_signal(m, sig);
 		break;
 	}
 	if (m->reload.cfg->forward & (UINT64_C(1) << (sig - 1)))
@@ -1154,6 +1276,8 @@ static void watch_signal(struct sm_master *m, int sig)
 	for (i = 0; i < m->n_signals; i++)
 		if (m->signals[i].signum == sig)
 			return;
+	if (m->n_signals == sizeof(m->signals) / sizeof(m->signals[0]))
+		return;
 	ev_signal_init(&m->signals[m->n_signals], on_signal, sig);
 	m->signals[m->n_signals].data = m;
 	ev_signal_start(m->loop, &m->signals[m->n_signals]);
@@ -1162,10 +1286,13 @@ static void watch_signal(struct sm_master *m, int sig)
 
 static void start_watchers(struct sm_master *m)
 {
-	size_t i;
+	int sig;
 
-	for (i = 0; i < sm_sig_n_handled; i++)
-		watch_signal(m, sm_sig_handled[i]);
+	for (sig = 1; sig <= SIGRTMAX; sig++) {
+		enum sm_sig_kind kind = sm_sig_classify(sig, m->setup->is_pid1);
+		if (kind == SM_SIG_ACT || kind == SM_SIG_HALT || kind == SM_SIG_STRAY)
+			watch_signal(m, sig);
+	}
 	watch_forwarded(m, m->reload.cfg->forward);
 	/* main held these since its first line; they are watched now. */
 	if (sm_sig_release(m->reload.cfg->forward) < 0)
@@ -1206,9 +1333,7 @@ static void stop_watchers(struct sm_master *m)
 	sm_notifier_close(&m->manager);
 	for (i = 0; i < m->n_signals; i++)
 		ev_signal_stop(m->loop, &m->signals[i]);
-	if (m->notify.fd >= 0)
-		ev_io_stop(m->loop, &m->notify_watch);
-	sm_notify_in_close(&m->notify);
+	notify_close_all(m);
 }
 
 int sm_master_run(const struct sm_master_setup *setup, struct sm_error *err)
@@ -1218,7 +1343,7 @@ int sm_master_run(const struct sm_master_setup *setup, struct sm_error *err)
 	    .setup = setup,
 	    .pid = getpid(),
 	    .err = err,
-	    .notify.fd = -1,
+	    .notify_qlen = sm_notify_queue_len(),
 	};
 	struct sm_env_shared shared = {
 	    .environ = setup->environ,
@@ -1245,11 +1370,6 @@ int sm_master_run(const struct sm_master_setup *setup, struct sm_error *err)
 		return sm_error_set(err, EX_OSERR, "cannot start the event loop");
 	signal(SIGPIPE, SIG_IGN);
 	start_watchers(&m);
-	if (wants_notify(cfg) && open_notify(&m) < 0) {
-		sm_error_set(err, EX_OSERR, "cannot create the workers' notify socket: %s",
-		             strerror(errno));
-		m.done = true;
-	}
 	if (!m.done) {
 		sm_info("starting %d workers of '%s'%s", cfg->workers, m.reload.path,
 		        setup->is_pid1 ? " as PID 1" : "");

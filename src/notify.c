@@ -1,6 +1,6 @@
 /* notify: sd_notify without libsystemd.  A SOCK_DGRAM to NOTIFY_SOCKET
  * ("@" is the abstract namespace; the address length counts the bytes
- * used), and the parser for the same messages coming from workers. */
+ * used), and a socket per worker with the parser for what workers say. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,38 +186,89 @@ void sm_notifier_stopping(struct sm_notifier *n)
 	sm_notifier_tell(n, "STOPPING=1\nSTATUS=stopping");
 }
 
-int sm_notify_in_open(struct sm_notify_in *in)
+int sm_notify_queue_len(void)
+{
+	char buf[32];
+	long n = 0;
+	FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "re");
+
+	if (f != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL)
+			n = strtol(buf, NULL, 10);
+		fclose(f);
+	}
+	/* The kernel's default when /proc is not there to say. */
+	if (n <= 0)
+		return 512;
+	return n > 65536 ? 65536 : (int)n;
+}
+
+/* Binding only the family autobinds: the kernel picks a free abstract
+ * name, so two masters never collide and nothing lands on a disk. */
+static int bind_abstract(struct sm_notify_in *in)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	socklen_t len = sizeof(sa_family_t);
 	int one = 1;
 
-	in->name[0] = '\0';
-	in->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (in->fd < 0)
-		return -1;
-	/* Binding only the family autobinds: the kernel picks a free abstract
-	 * name, so two masters never collide and nothing lands on a disk. */
+	/* Anyone may send to an abstract name: credentials tell the
+	 * datagrams of our own user from the rest. */
 	if (setsockopt(in->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
 	    bind(in->fd, (struct sockaddr *)&addr, len) < 0)
-		goto fail;
+		return -1;
 	len = sizeof(addr);
 	if (getsockname(in->fd, (struct sockaddr *)&addr, &len) < 0)
-		goto fail;
+		return -1;
 	len -= (socklen_t)offsetof(struct sockaddr_un, sun_path);
 	if (len < 2 || len >= sizeof(in->name) || addr.sun_path[0] != '\0') {
 		errno = EINVAL;
-		goto fail;
+		return -1;
 	}
 	in->name[0] = '@';
 	memcpy(in->name + 1, addr.sun_path + 1, len - 1);
 	in->name[len] = '\0';
+	in->check_uid = true;
 	return 0;
-fail:
+}
+
+/* A path in the runtime directory (USER's, 0700): only USER and root can
+ * reach it, so whatever arrives is from the worker's own side. */
+static int bind_path(struct sm_notify_in *in, const char *dir, unsigned long long id)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int n = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/notify.%llu", dir, id);
+
+	if (n < 0 || (size_t)n >= sizeof(addr.sun_path) || (size_t)n >= sizeof(in->name)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* A master killed outright leaves its sockets: the name is ours. */
+	if (unlink(addr.sun_path) < 0 && errno != ENOENT)
+		return -1;
+	if (bind(in->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return -1;
+	memcpy(in->name, addr.sun_path, (size_t)n + 1);
+	in->bound = true;
+	return 0;
+}
+
+int sm_notify_in_open(struct sm_notify_in *in, const char *dir, unsigned long long id)
+{
+	in->name[0] = '\0';
+	in->bound = false;
+	in->check_uid = false;
+	in->uid = geteuid();
+	in->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (in->fd < 0)
+		return -1;
+	if ((dir != NULL ? bind_path(in, dir, id) : bind_abstract(in)) == 0)
+		return 0;
 	sm_notify_in_close(in);
 	return -1;
 }
 
+/* BARRIER=1 (sd_notify_barrier) waits for its pipe to close, and any
+ * other descriptor sent along is of no use here: all are closed at once. */
 static void close_passed_fds(struct msghdr *mh)
 {
 	struct cmsghdr *c;
@@ -233,57 +284,56 @@ static void close_passed_fds(struct msghdr *mh)
 	}
 }
 
-static pid_t sender_of(struct msghdr *mh)
+/* On an abstract socket: from our own user or root, said the kernel. */
+static bool sender_trusted(const struct sm_notify_in *in, struct msghdr *mh)
 {
 	struct cmsghdr *c;
 	struct ucred cred;
 
+	if (!in->check_uid)
+		return true;
 	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
 		    c->cmsg_len == CMSG_LEN(sizeof(cred))) {
 			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
-			return cred.pid;
+			return cred.uid == in->uid || cred.uid == 0;
 		}
-	return 0;
+	return false;
 }
 
-int sm_notify_in_recv(const struct sm_notify_in *in, pid_t *pid, struct sm_notify_msg *msg)
+int sm_notify_in_recv(const struct sm_notify_in *in, struct sm_notify_msg *msg)
 {
 	char buf[4096];
 	union {
 		struct cmsghdr align;
 		char space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
 	} control;
-	int dropped = 0;
+	struct iovec iov = {buf, sizeof(buf)};
+	struct msghdr mh = {.msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = &control,
+	                    .msg_controllen = sizeof(control)};
+	ssize_t n;
 
-	/* Dropped datagrams are bounded per call so a flood cannot hold the loop. */
-	while (dropped < 64) {
-		struct iovec iov = {buf, sizeof(buf)};
-		struct msghdr mh = {.msg_iov = &iov,
-		                    .msg_iovlen = 1,
-		                    .msg_control = &control,
-		                    .msg_controllen = sizeof(control)};
-		ssize_t n = recvmsg(in->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-		}
-		close_passed_fds(&mh);
-		if ((size_t)n > sizeof(buf) || (mh.msg_flags & MSG_CTRUNC) ||
-		    (*pid = sender_of(&mh)) <= 0 || sm_notify_parse(buf, (size_t)n, msg) < 0) {
-			dropped++;
-			continue;
-		}
-		return 1;
-	}
-	return 0;
+	do
+		n = recvmsg(in->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? SM_NOTIFY_NONE : -1;
+	close_passed_fds(&mh);
+	if ((size_t)n > sizeof(buf) || (mh.msg_flags & MSG_CTRUNC) || !sender_trusted(in, &mh) ||
+	    sm_notify_parse(buf, (size_t)n, msg) < 0)
+		return SM_NOTIFY_DROPPED;
+	return SM_NOTIFY_MSG;
 }
 
 void sm_notify_in_close(struct sm_notify_in *in)
 {
-	if (in->fd >= 0)
+	if (in->fd >= 0) {
+		if (in->bound)
+			(void)unlink(in->name);
 		close(in->fd);
+	}
 	in->fd = -1;
+	in->bound = false;
 }

@@ -94,6 +94,14 @@ static void set_nonempty(struct sm_opt_state *st, const struct sm_opt_def *def, 
 		sm_opt_fail(st, "--%s: out of memory", def->name);
 }
 
+static void set_absolute(struct sm_opt_state *st, const struct sm_opt_def *def, const char *v)
+{
+	if (v[0] != '/')
+		sm_opt_fail(st, "--%s: '%s' is not an absolute path", def->name, v);
+	else
+		set_nonempty(st, def, v);
+}
+
 static void set_seconds(struct sm_opt_state *st, const struct sm_opt_def *def, const char *v)
 {
 	if (sm_parse_seconds(v, MEMBER(st->cfg, def, double)) < 0)
@@ -462,6 +470,8 @@ const struct sm_opt_def sm_opts[] = {
      "debug, info, warning or error             [info]"},
     {"pid-file", 0, "PATH", set_nonempty, clear_string, FIELD(pid_file), NULL, 0,
      "write the master's pid, owned by USER"},
+    {"runtime-dir", 0, "DIR", set_absolute, clear_string, FIELD(runtime_dir), NULL, 0,
+     "USER's 0700 dir for the sockets [/run/sentrik-master/PID]"},
     {"graceful-timeout", 0, "S", set_seconds, NULL, FIELD(graceful_timeout), "30", SM_OPT_RELOAD,
      "stop time before SIGKILL                  [30]"},
     {"stop-signal", 0, "SIG", set_stop_signal, NULL, 0, "TERM", SM_OPT_RELOAD,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,7 +21,9 @@ enum child_stage {
 	STAGE_EXEC = 1,
 	STAGE_CHDIR,
 	STAGE_FDS,
-	STAGE_PDEATH
+	STAGE_PDEATH,
+	STAGE_SESSION,
+	STAGE_STDIN,
 };
 
 struct child_report {
@@ -67,6 +70,21 @@ static void child_patch_pid(char *var, pid_t pid)
 	*p = '\0';
 }
 
+/* Standard input is /dev/null: a worker reads nothing of the master's. */
+static int child_stdin(void)
+{
+	int fd = open("/dev/null", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (fd != STDIN_FILENO) {
+		if (dup2(fd, STDIN_FILENO) < 0)
+			return -1;
+		(void)close(fd);
+	}
+	return 0;
+}
+
 static _Noreturn void child(const struct sm_spawn *req, int errfd)
 {
 	struct sigaction dfl;
@@ -79,7 +97,12 @@ static _Noreturn void child(const struct sm_spawn *req, int errfd)
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)sigaction(sig, &dfl, NULL);
-	(void)setpgid(0, 0);
+	/* A session of its own: no controlling terminal, so nothing the worker
+	 * runs can push input into the terminal that started the master
+	 * (TIOCSTI), and the terminal's Ctrl-C reaches the master alone, which
+	 * then stops the workers.  It leads its process group too. */
+	if (setsid() < 0)
+		child_fail(errfd, STAGE_SESSION);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_fail(errfd, STAGE_PDEATH);
 	if (getppid() != req->master_pid)
@@ -88,6 +111,8 @@ static _Noreturn void child(const struct sm_spawn *req, int errfd)
 	if ((req->stdout_fd >= 0 && dup2(req->stdout_fd, STDOUT_FILENO) < 0) ||
 	    (req->stderr_fd >= 0 && dup2(req->stderr_fd, STDERR_FILENO) < 0))
 		child_fail(errfd, STAGE_FDS);
+	if (child_stdin() < 0)
+		child_fail(errfd, STAGE_STDIN);
 	/* Listening sockets go to 3..: first lift every source (and the error
 	 * pipe) above the target range so no dup2 overwrites one not yet moved. */
 	high = fcntl(errfd, F_DUPFD_CLOEXEC, 3 + (int)req->n_fds);
@@ -108,6 +133,10 @@ static _Noreturn void child(const struct sm_spawn *req, int errfd)
 		child_fail(errfd, STAGE_CHDIR);
 	if (req->listen_pid != NULL)
 		child_patch_pid(req->listen_pid, getpid());
+	/* The limit the master raised for its own many descriptors is not
+	 * the app's: it gets the one it would have had. */
+	if (req->nofile.rlim_cur > 0)
+		(void)setrlimit(RLIMIT_NOFILE, &req->nofile);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(req->path, req->argv, req->envp);
@@ -123,6 +152,10 @@ static const char *stage_name(int stage)
 		return "set up descriptors for";
 	case STAGE_PDEATH:
 		return "set the parent-death signal for";
+	case STAGE_SESSION:
+		return "start a session for";
+	case STAGE_STDIN:
+		return "open /dev/null as standard input for";
 	default:
 		return "execute";
 	}

@@ -68,6 +68,7 @@ struct sm_config {
 	enum sm_log_format log_format;
 	enum sm_log_level log_level;
 	char *pid_file;
+	char *runtime_dir; /* --runtime-dir, NULL: the defaults of SPEC §3 */
 	double graceful_timeout;
 	int stop_signal;
 	enum sm_ready_mode ready;

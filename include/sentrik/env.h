@@ -48,7 +48,8 @@ struct sm_env_worker {
 	double watchdog_timeout;   /* WATCHDOG_USEC with a notify socket; 0: none */
 	bool listen;               /* LISTEN_PID, for the child to fill in */
 	/* ---- */
-	char id_var[40], gen_var[40], notify_var[64], watchdog_var[48];
+	char id_var[40], gen_var[40], watchdog_var[48];
+	char notify_var[sizeof("NOTIFY_SOCKET=") + 108]; /* a socket path fits */
 	char listen_pid[sizeof(SM_LISTEN_PID_VAR) + SM_LISTEN_PID_ROOM];
 };
 

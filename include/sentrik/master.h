@@ -3,6 +3,7 @@
 #ifndef SENTRIK_MASTER_H
 #define SENTRIK_MASTER_H
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <sentrik/config.h>
@@ -18,11 +19,14 @@ struct sm_master_setup {
 	size_t n_listen;
 	const char *listen_names; /* LISTEN_FDNAMES value, NULL when none */
 	int is_pid1;
-	const char *runtime_dir; /* the runtime directory (SPEC §3); NULL when none */
 	int control_fd;          /* the control socket, listening; -1 when none */
 	int metrics_fd;          /* --metrics, listening, never a worker's; -1 when none */
 	int argc;                /* the command line, parsed again (with --config) on HUP */
 	char *const *argv;
+	/* The runtime directory (SPEC §3), USER's and 0700: the workers'
+	 * notify sockets, the control socket.  NULL when none could be made. */
+	const char *runtime_dir;
+	struct rlimit worker_nofile; /* RLIMIT_NOFILE for workers; rlim_cur 0: the master's */
 };
 
 /* Run until shutdown.  0 after a clean one, or -1 with *err saying why

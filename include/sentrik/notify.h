@@ -1,6 +1,6 @@
 /* notify: the sd_notify protocol both ways — messages from the master to
  * the service manager (NOTIFY_SOCKET of the master's own environment), and
- * the parser for the datagrams workers send to the master's socket. */
+ * each worker's own socket with the parser for what arrives on it. */
 #ifndef SENTRIK_NOTIFY_H
 #define SENTRIK_NOTIFY_H
 
@@ -60,19 +60,34 @@ void sm_notifier_reloading(const struct sm_notifier *n, unsigned generation);
 /* STOPPING=1, once. */
 void sm_notifier_stopping(struct sm_notifier *n);
 
-/* The master's own socket for its workers: a datagram socket in the
- * abstract namespace with a kernel-chosen unique name and SO_PASSCRED, so
- * every message carries the sender's pid. */
+/* One worker's notify socket.  In the runtime directory (USER's, 0700) a
+ * path only USER and root can reach, so a datagram belongs to the worker
+ * whose socket got it, whoever in its process tree sent it.  Without a
+ * runtime directory an abstract name (kernel-chosen) with SO_PASSCRED:
+ * datagrams of other users are dropped there. */
 struct sm_notify_in {
-	int fd;        /* -1: not open */
-	char name[32]; /* the NOTIFY_SOCKET value for workers: "@" + name */
+	int fd; /* -1: not open */
+	/* the NOTIFY_SOCKET value for the worker: a path or "@" + name */
+	char name[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	bool bound;     /* a path: unlinked at close */
+	bool check_uid; /* abstract: only uid and root count */
+	uid_t uid;
 };
 
-int sm_notify_in_open(struct sm_notify_in *in);
-/* The next message that names its sender: 1 with *pid and msg filled, 0
- * when none is waiting, -1 on error.  Datagrams without credentials, too
- * long or malformed are dropped; descriptors sent along are closed. */
-int sm_notify_in_recv(const struct sm_notify_in *in, pid_t *pid, struct sm_notify_msg *msg);
+/* net.unix.max_dgram_qlen, read once: how many datagrams one wake-up
+ * takes from one socket at most, so no worker can hold the loop. */
+int sm_notify_queue_len(void);
+/* DIR/notify.ID, or an abstract name when dir is NULL.  0, or -1 with
+ * errno (ENAMETOOLONG when DIR leaves no room in a socket address). */
+int sm_notify_in_open(struct sm_notify_in *in, const char *dir, unsigned long long id);
+enum {
+	SM_NOTIFY_NONE = 0,    /* nothing waiting */
+	SM_NOTIFY_MSG = 1,     /* msg filled */
+	SM_NOTIFY_DROPPED = 2, /* a datagram too long, malformed or not ours: read and dropped */
+};
+/* Reads one datagram; -1 on an error.  Descriptors sent along are closed. */
+int sm_notify_in_recv(const struct sm_notify_in *in, struct sm_notify_msg *msg);
+/* Closes the socket and removes its path. */
 void sm_notify_in_close(struct sm_notify_in *in);
 
 #endif

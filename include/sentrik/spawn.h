@@ -1,10 +1,12 @@
 /* spawn: the only fork/exec.  Everything the child needs is prepared
  * before fork; the child makes only async-signal-safe calls and sends
- * errno up a close-on-exec pipe if it cannot exec. */
+ * errno up a close-on-exec pipe if it cannot exec.  A worker leads a
+ * session of its own (no terminal), reads /dev/null, dies with the master. */
 #ifndef SENTRIK_SPAWN_H
 #define SENTRIK_SPAWN_H
 
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <sentrik/env.h> /* struct sm_env; LISTEN_PID's room the child fills */
@@ -19,10 +21,11 @@ struct sm_spawn {
 	int stdout_fd, stderr_fd; /* -1: inherit the master's */
 	const char *chdir;        /* NULL: stay */
 	pid_t master_pid;
+	struct rlimit nofile; /* RLIMIT_NOFILE for the worker; rlim_cur 0: the master's */
 };
 
 struct sm_spawn_error {
-	const char *stage; /* "fork", "execute", "chdir to", "set up descriptors for" */
+	const char *stage; /* "fork", "execute", "chdir to", "set up descriptors for", ... */
 	int err;
 };
 

@@ -22,6 +22,7 @@ t_report_golden_success() {
 	expected="ok    user      $u (uid $u, gid $u, groups none, HOME=/, no passwd entry)
 ok    env       SM_TEST_SECRET is set and not its default
 ok    chown     TMP/data will be created and given to $u:$u mode 0755
+ok    run dir   /run/sentrik-master/PID will be made for $u:$u mode 0700
 ok    chown     TMP/data will be reachable and writable by $u:$u
 ok    log dir   TMP/data will be reachable and writable by $u:$u
 ok    log file  TMP/data/app.log will be created by $u:$u
@@ -43,6 +44,7 @@ t_report_golden_failure() {
 	chmod 755 "$SM_TMP/logs"
 	check --user "$u" --log-file "$SM_TMP/logs/app.log" -- "$SM_TMP/no-such-app"
 	expected="ok    user      $u (uid $u, gid $u, groups none, HOME=/, no passwd entry)
+ok    run dir   /run/sentrik-master/PID will be made for $u:$u mode 0700
 FAIL  log dir   log directory TMP/logs is not writable by $u:$u (owner 0:0, mode 0755)
             fix: chown $u:$u TMP/logs
 ok    log file  TMP/logs/app.log will be created by $u:$u

@@ -172,7 +172,9 @@ t_outer_variables_never_leak() {
 	f=$(ls "$SM_TMP"/recenv/w1.* | grep -v '\.tmp$')
 	grep -q "^LISTEN_" "$f" && fail "LISTEN_* leaked: $(grep ^LISTEN_ "$f")"
 	grep -q "^WATCHDOG_" "$f" && fail "WATCHDOG_* leaked: $(grep ^WATCHDOG_ "$f")"
-	grep -q "^NOTIFY_SOCKET=@" "$f" || fail "NOTIFY_SOCKET is not the master's: $(grep NOTIFY "$f")"
+	# The worker's own socket, in the master's runtime directory.
+	grep -Eq "^NOTIFY_SOCKET=/.*sentrik-master.$SM_PID/notify\.[0-9]+\$" "$f" ||
+		fail "NOTIFY_SOCKET is not the master's: $(grep NOTIFY "$f")"
 	# Without --ready notify and --timeout there is no NOTIFY_SOCKET at all.
 	rm -rf "$SM_TMP/rec2"; mkdir -p "$SM_TMP/rec2"
 	NOTIFY_SOCKET=/nonexistent/outer sm_start -w 1 -- "$PROBE" --record "$SM_TMP/rec2"

@@ -572,7 +572,7 @@ t_hung_lookup_helper_dies_with_the_master() {
 # not as part of a longer name: VTALRM is not ALRM).
 sig_pattern() { printf '(^|[^A-Z0-9])(SIG)?%s([^A-Z0-9+]|$)' "${1//+/\\+}"; }
 
-warned_or_dead() { grep -Eq "WARNING: .*$(sig_pattern "$1")" "$SM_LOG" || ! alive "$SM_PID"; }
+warned_or_dead() { grep -Eq "WARNING:.*$(sig_pattern "$1")" "$SM_LOG" || ! alive "$SM_PID"; }
 
 t_stray_signals_are_logged_and_ignored() {
 	users
@@ -593,7 +593,7 @@ t_stray_signals_are_logged_and_ignored() {
 			workers=$(children "$SM_PID" | sort | tr '\n' ' ')
 			continue
 		fi
-		n=$(grep -Ec "WARNING: .*$(sig_pattern "$sig")" "$SM_LOG")
+		n=$(grep -Ec "WARNING:.*$(sig_pattern "$sig")" "$SM_LOG")
 		[ "$n" = 1 ] || problems+=("$sig: $n warning lines naming it, want 1")
 		[ "$sig" != USR2 ] || grep -E "$(sig_pattern USR2)" "$SM_LOG" | grep -q HUP ||
 			problems+=("the USR2 line does not say that HUP reloads: $(grep -E "$(sig_pattern USR2)" "$SM_LOG")")

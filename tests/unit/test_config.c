@@ -752,7 +752,7 @@ static void help_lists_the_table(void **state)
 		assert_true(prev == NULL || at > prev);
 		prev = at;
 	}
-	assert_int_equal(i, 29);
+	assert_int_equal(i, 30);
 	assert_non_null(strstr(text, "  -w, --workers N|auto      pool size"));
 	assert_non_null(strstr(text, "      --require-env NAME[!=VALUE]  refuse"));
 	assert_non_null(strstr(text, "  -V, --version             version\n"));
@@ -782,7 +782,7 @@ static void reloadable(void **state)
 	static const char *const fixed[] = {
 	    "user",    "group",      "umask",    "chown",    "require-env",     "bind",
 	    "backlog", "reuse-port", "log-file", "pid-file", "allow-new-privs", "control",
-	    "metrics"};
+	    "metrics", "runtime-dir"};
 	static const char *const reloaded[] = {
 	    "workers",     "chdir", "capture-output", "log-format", "log-level", "graceful-timeout",
 	    "stop-signal", "ready", "ready-timeout",  "timeout",    "forward"};

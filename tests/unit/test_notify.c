@@ -1,10 +1,12 @@
 /* Unit tests for notify.c: the message parser, NOTIFY_SOCKET addresses,
- * and the workers' socket attributing a datagram to its sender. */
+ * and a worker's socket, abstract or in a directory. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -74,35 +76,81 @@ static void addresses(void **state)
 	assert_int_equal(sm_notify_addr(NULL, &a, &len), -1);
 }
 
-/* The master's socket: an abstract name, and each message carries its
- * sender's pid. */
-static void worker_socket_roundtrip(void **state)
+/* A worker's socket without a runtime directory: an abstract name; a
+ * malformed datagram is read and dropped, a good one comes whole. */
+static void worker_socket_abstract(void **state)
 {
 	struct sm_notify_in in;
 	struct sm_notify_msg m;
 	struct sockaddr_un a;
 	socklen_t len;
-	pid_t pid = 0;
 	int fd;
 
 	(void)state;
-	assert_int_equal(sm_notify_in_open(&in), 0);
+	assert_int_equal(sm_notify_in_open(&in, NULL, 1), 0);
 	assert_int_equal(in.name[0], '@');
-	assert_int_equal(sm_notify_in_recv(&in, &pid, &m), 0); /* nothing yet */
+	assert_int_equal(sm_notify_in_recv(&in, &m), SM_NOTIFY_NONE);
 	assert_int_equal(sm_notify_addr(in.name, &a, &len), 0);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
 	assert_int_equal(sendto(fd, "bogus", 5, 0, (struct sockaddr *)&a, len), 5);
 	assert_int_equal(sendto(fd, "READY=1\nSTATUS=up", 17, 0, (struct sockaddr *)&a, len), 17);
-	/* The malformed datagram is dropped; the good one names us. */
-	assert_int_equal(sm_notify_in_recv(&in, &pid, &m), 1);
-	assert_int_equal(pid, getpid());
+	assert_int_equal(sm_notify_in_recv(&in, &m), SM_NOTIFY_DROPPED);
+	assert_int_equal(sm_notify_in_recv(&in, &m), SM_NOTIFY_MSG);
 	assert_true(m.ready);
 	assert_string_equal(m.status, "up");
-	assert_int_equal(sm_notify_in_recv(&in, &pid, &m), 0);
+	assert_int_equal(sm_notify_in_recv(&in, &m), SM_NOTIFY_NONE);
 	close(fd);
 	sm_notify_in_close(&in);
 	assert_int_equal(in.fd, -1);
+}
+
+/* In a directory: DIR/notify.ID, removed at close; BARRIER=1's pipe is
+ * closed at once, so sd_notify_barrier() returns. */
+static void worker_socket_path_and_barrier(void **state)
+{
+	char dir[] = "/tmp/sm-notify-test.XXXXXX", path[128];
+	struct sm_notify_in in;
+	struct sm_notify_msg m;
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, byte;
+	struct iovec iov = {"BARRIER=1", 9};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	int fd, pipefd[2];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sm_notify_in_open(&in, dir, 42), 0);
+	snprintf(path, sizeof(path), "%s/notify.42", dir);
+	assert_string_equal(in.name, path);
+	assert_int_equal(access(path, F_OK), 0);
+	strcpy(a.sun_path, path);
+	assert_int_equal(pipe(pipefd), 0);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pipefd[1], sizeof(int));
+	mh.msg_name = &a;
+	mh.msg_namelen = sizeof(a);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(sendmsg(fd, &mh, 0), 9);
+	close(pipefd[1]);
+	assert_int_equal(sm_notify_in_recv(&in, &m), SM_NOTIFY_MSG);
+	assert_int_equal(read(pipefd[0], &byte, 1), 0); /* EOF: every copy closed */
+	close(pipefd[0]);
+	close(fd);
+	sm_notify_in_close(&in);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(rmdir(dir), 0);
+	/* No room in a socket address: said, not cut. */
+	memset(path, 'd', 120);
+	path[0] = '/';
+	path[120] = '\0';
+	assert_int_equal(sm_notify_in_open(&in, path, 1), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	assert_true(sm_notify_queue_len() > 0);
 }
 
 int main(void)
@@ -111,7 +159,8 @@ int main(void)
 	    cmocka_unit_test(parse_keys),
 	    cmocka_unit_test(parse_errors),
 	    cmocka_unit_test(addresses),
-	    cmocka_unit_test(worker_socket_roundtrip),
+	    cmocka_unit_test(worker_socket_abstract),
+	    cmocka_unit_test(worker_socket_path_and_barrier),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
