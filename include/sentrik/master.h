@@ -19,9 +19,9 @@ struct sm_master_setup {
 	size_t n_listen;
 	const char *listen_names; /* LISTEN_FDNAMES value, NULL when none */
 	int is_pid1;
-	int control_fd;          /* the control socket, listening; -1 when none */
-	int metrics_fd;          /* --metrics, listening, never a worker's; -1 when none */
-	int argc;                /* the command line, parsed again (with --config) on HUP */
+	int control_fd; /* the control socket, listening; -1 when none */
+	int metrics_fd; /* --metrics, listening, never a worker's; -1 when none */
+	int argc;       /* the command line, parsed again (with --config) on HUP */
 	char *const *argv;
 	/* The runtime directory (SPEC §3), USER's and 0700: the workers'
 	 * notify sockets, the control socket.  NULL when none could be made. */
