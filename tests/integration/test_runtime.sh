@@ -39,6 +39,9 @@ check_rundir() {
 
 # sockets_in DIR: how many sockets DIR holds.
 sockets_in() { find "$1" -maxdepth 1 -type s 2>/dev/null | wc -l; }
+# notify_sockets_in DIR: the workers' notify sockets there (the control
+# socket lives there too).
+notify_sockets_in() { find "$1" -maxdepth 1 -type s -name 'notify.*' 2>/dev/null | wc -l; }
 
 # The default as root: /run/sentrik-master/PID.  USER cannot remove a
 # directory from root's /run/sentrik-master: it is left empty at exit.
@@ -65,7 +68,7 @@ t_given_runtime_dir_made_and_removed() {
 	dir="$base/rt"
 	ready_start 3 --user "$RT_USER" --runtime-dir "$dir" --ready notify -w 3 -- "$PROBE" --notify READY=1
 	check_rundir "$dir"
-	[ "$(sockets_in "$dir")" = 3 ] || fail "$(sockets_in "$dir") sockets in $dir, want 3"
+	[ "$(notify_sockets_in "$dir")" = 3 ] || fail "$(notify_sockets_in "$dir") notify sockets in $dir, want 3"
 	stop_master
 	[ ! -e "$dir" ] || fail "$dir still there after exit: $(ls -la "$dir")"
 }

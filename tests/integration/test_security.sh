@@ -287,13 +287,14 @@ t_term_stops_every_worker_group_of_a_terminal_master() {
 # example names one: runuser -u, su, setpriv) replaced by the test user.
 rotate_conf() {
 	local d=$1
-	sed -e "s|/var/log/sentrik-master/|$d/log/|g" -e "s|/run/sentrik-master/master.pid|$d/run/master.pid|g" \
+	# The example is written for the instance "app" of the systemd unit.
+	sed -e "s|/var/log/app/|$d/log/|g" -e "s|/run/app/master.pid|$d/run/master.pid|g" \
 		-e "s|runuser -u [^ ]*|runuser -u $SEC_USER|g" -e "s|^\([[:space:]]*su\) [^ ]* [^ ]*\$|\1 $SEC_USER $SEC_USER|" \
 		-e "s|--reuid[= ][^ ]*|--reuid=$SEC_USER|g" -e "s|--regid[= ][^ ]*|--regid=$SEC_USER|g" \
 		"$ROTATE_CONF" >"$d/conf"
 	chmod 644 "$d/conf"
-	grep -q "$d/run/master.pid" "$d/conf" || fail "the example names no /run/sentrik-master/master.pid to move"
-	grep -q "^$d/log/" "$d/conf" || fail "the example names no /var/log/sentrik-master/ to move"
+	grep -q "$d/run/master.pid" "$d/conf" || fail "the example names no /run/app/master.pid to move"
+	grep -q "^$d/log/" "$d/conf" || fail "the example names no /var/log/app/ to move"
 }
 
 t_logrotate_signals_no_pid_the_user_wrote() {
