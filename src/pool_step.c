@@ -255,10 +255,8 @@ size_t sm_pool_step(struct sm_pool *pool, double now, struct sm_action *acts, si
 		memmove(pool->notices, pool->notices + 1, --pool->n_notices * sizeof(first));
 		return one(acts, (enum sm_action_type)first.type, 0, first.reason);
 	}
-	if (pool->phase != SM_PHASE_STOPPING) {
+	if (pool->phase != SM_PHASE_STOPPING)
 		sm_pool_retire_above_target(pool);
-		sm_recycle_step(pool, now, next_deadline);
-	}
 	n = step_workers(pool, now, acts, max, next_deadline);
 	if (n > 0)
 		return n;
@@ -271,6 +269,10 @@ size_t sm_pool_step(struct sm_pool *pool, double now, struct sm_action *acts, si
 		return one(acts, SM_ACT_EXIT, pool->exit_code,
 		           pool->exit_code != 0 ? pool->reason : NULL);
 	}
+	/* After the deadlines, which may have made a replacement ready: the
+	 * worker it replaces is then stopped by the next round. */
+	if (sm_recycle_step(pool, now, next_deadline))
+		return sm_pool_step(pool, now, acts, max, next_deadline);
 	n = step_spawns(pool, pool->serving_gen, now, acts, max, next_deadline);
 	if (pool->reloading && n < max)
 		n += step_spawns(pool, pool->pending_gen, now, acts + n, max - n, next_deadline);

@@ -19,8 +19,9 @@ static const struct sm_worker *replacement_of(const struct sm_pool *pool, const 
 	return NULL;
 }
 
-/* A recycling under way: true while its replacement is not ready yet. */
-static bool in_progress(struct sm_pool *pool)
+/* A recycling under way: true while its replacement is not ready yet;
+ * *retired when an old worker's replacement is ready and it may go. */
+static bool in_progress(struct sm_pool *pool, bool *retired)
 {
 	bool busy = false;
 	size_t i;
@@ -33,6 +34,7 @@ static bool in_progress(struct sm_pool *pool)
 		r = replacement_of(pool, w);
 		if (r != NULL && r->state == SM_WORKER_READY) {
 			w->retire = true; /* capacity is back: the old one goes */
+			*retired = true;
 			pool->changes++;
 		} else {
 			busy = true;
@@ -51,14 +53,15 @@ static double due_at(struct sm_pool *pool, const struct sm_worker *w)
 	return limit > 0 ? w->started_at + limit : INFINITY;
 }
 
-void sm_recycle_step(struct sm_pool *pool, double now, double *next)
+bool sm_recycle_step(struct sm_pool *pool, double now, double *next)
 {
 	struct sm_worker *oldest = NULL;
 	double oldest_at = INFINITY;
+	bool retired = false;
 	size_t i;
 
-	if (pool->phase != SM_PHASE_RUNNING || pool->reloading || in_progress(pool))
-		return;
+	if (pool->phase != SM_PHASE_RUNNING || pool->reloading || in_progress(pool, &retired))
+		return retired;
 	for (i = 0; i < pool->n_workers; i++) {
 		struct sm_worker *w = &pool->workers[i];
 		double at;
@@ -78,4 +81,5 @@ void sm_recycle_step(struct sm_pool *pool, double now, double *next)
 		oldest->recycle = true;
 		pool->changes++;
 	}
+	return retired;
 }

@@ -8,7 +8,8 @@
 
 /* Retire the old worker whose replacement is ready; else, when no
  * recycling is under way, mark the most overdue worker for replacement.
- * Only while the pool runs with no reload.  *next: the next age due. */
-void sm_recycle_step(struct sm_pool *pool, double now, double *next);
+ * Only while the pool runs with no reload.  *next: the next age due.
+ * true when it retired one (whose stop signal is then due). */
+bool sm_recycle_step(struct sm_pool *pool, double now, double *next);
 
 #endif

@@ -173,9 +173,9 @@ t_outer_variables_never_leak() {
 	grep -q "^LISTEN_" "$f" && fail "LISTEN_* leaked: $(grep ^LISTEN_ "$f")"
 	grep -q "^WATCHDOG_" "$f" && fail "WATCHDOG_* leaked: $(grep ^WATCHDOG_ "$f")"
 	grep -q "^NOTIFY_SOCKET=@" "$f" || fail "NOTIFY_SOCKET is not the master's: $(grep NOTIFY "$f")"
-	# Without --ready notify and --timeout there is no NOTIFY_SOCKET at all.
+	# Under --ready exec without --timeout there is no NOTIFY_SOCKET at all.
 	rm -rf "$SM_TMP/rec2"; mkdir -p "$SM_TMP/rec2"
-	NOTIFY_SOCKET=/nonexistent/outer sm_start -w 1 -- "$PROBE" --record "$SM_TMP/rec2"
+	NOTIFY_SOCKET=/nonexistent/outer sm_start -w 1 --ready exec -- "$PROBE" --record "$SM_TMP/rec2"
 	wait_for 5 sh -c "ls $SM_TMP/rec2/ | grep -qx 'w1\.[0-9]*'" || fail "worker did not start"
 	grep -q "^NOTIFY_SOCKET" $(ls "$SM_TMP"/rec2/w1.* | grep -v '\.tmp$') && fail "NOTIFY_SOCKET set without need"
 	return 0

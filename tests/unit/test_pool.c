@@ -1118,6 +1118,29 @@ static void recycle_rss_ttou_and_reload(void **state)
 	sim_free(s);
 }
 
+/* A replacement made ready by the alive timer inside a step: the worker
+ * it replaces gets its stop signal in the same run, not at a later event. */
+static void recycle_replacement_ready_by_alive(void **state)
+{
+	struct sim *s = sim_new(1, 8, false, 60);
+	size_t from;
+	pid_t old;
+
+	(void)state;
+	s->pool.params.ready_alive = 1;
+	run(s, 0);
+	run(s, 1);
+	old = pid_of(s, 1, 0);
+	assert_int_equal(sm_pool_recycle(&s->pool, old), 0);
+	from = run(s, 10);
+	assert_int_equal(count(s, from, SM_ACT_SPAWN), 1);
+	assert_true(s->next == 11);
+	from = run(s, 11);
+	assert_int_equal(count(s, from, SM_ACT_SIGNAL), 1);
+	assert_int_equal(find(s, from, SM_ACT_SIGNAL)->pid, old);
+	sim_free(s);
+}
+
 /* ---- reload sizes and numbers ---- */
 
 /* The re-read size is the new generation's from its start; TTIN during
@@ -1361,6 +1384,7 @@ int main(void)
 	    cmocka_unit_test(planned_exit),
 	    cmocka_unit_test(recycling_one_at_a_time),
 	    cmocka_unit_test(recycle_rss_ttou_and_reload),
+	    cmocka_unit_test(recycle_replacement_ready_by_alive),
 	    cmocka_unit_test(reload_size_from_config),
 	    cmocka_unit_test(generation_numbers),
 	    cmocka_unit_test(summary_for_status),
