@@ -327,7 +327,7 @@ t_signal_storm() {
 	sm_start -w 3 --max-workers 8 -- "$PROBE"
 	wait_for 5 ids_are 3 || fail "no workers"
 	# HUPs wait for the first start: the storm begins after it.
-	wait_for 5 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	wait_for 5 grep -q "ready, generation" "$SM_LOG" || fail "not ready"
 	sigs=(TTIN TTOU HUP TTIN TTOU)
 	for i in $(seq 1 2000); do
 		kill -"${sigs[$((RANDOM % 5))]}" "$SM_PID" 2>/dev/null || fail "master gone after $i signals"

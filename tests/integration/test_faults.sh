@@ -197,7 +197,7 @@ t_signal_storm_ends_in_one_generation() {
 	local rec="$SM_TMP/rec" i gens
 	mkdir -p "$rec"
 	sm_start -w 2 --max-workers 8 -- "$PROBE" --record "$rec"
-	wait_for 10 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	wait_for 10 grep -q "ready, generation" "$SM_LOG" || fail "not ready"
 	sleep 1.5
 	(
 		sigs=(TTIN TTOU HUP USR1)
@@ -377,7 +377,7 @@ t_enospc_under_load() {
 t_stopped_worker_is_replaced_others_untouched() {
 	local timeout=2 pids victim rest t0 t1 took now p
 	sm_start -w 4 --ready notify --timeout "$timeout" -- "$PROBE" --notify READY=1 --ping 0.2
-	wait_for 10 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	wait_for 10 grep -q "ready, generation" "$SM_LOG" || fail "not ready"
 	mapfile -t pids < <(children "$SM_PID" | sort -n)
 	[ "${#pids[@]}" -eq 4 ] || fail "${#pids[@]} workers, not 4"
 	sleep 1.2

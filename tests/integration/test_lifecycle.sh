@@ -103,7 +103,7 @@ t_hup_of_release_dying_at_start_rolls_back() {
 		"$SM_TMP/broken" "$HELLO" >"$app"
 	chmod 755 "$app"
 	sm_start -w 2 --bind 127.0.0.1:0 -- "$app"
-	wait_for 5 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	wait_for 5 grep -q "ready, generation" "$SM_LOG" || fail "not ready"
 	wait_for 5 port_known || fail "no socket"
 	client_loop "$PORT" 4 "$SM_TMP/client.out"
 	sleep 0.5
@@ -146,7 +146,7 @@ t_max_worker_age_under_wrk() {
 	command -v wrk >/dev/null || skip "wrk not installed"
 	local n=3 low=99 c errs slot
 	sm_start -w "$n" --max-worker-age 2 --graceful-timeout 5 --bind 127.0.0.1:0 -- "$HELLO"
-	wait_for 5 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	wait_for 5 grep -q "ready, generation" "$SM_LOG" || fail "not ready"
 	wait_for 5 port_known || fail "no socket"
 	wrk -t2 -c8 -d20s "http://127.0.0.1:$PORT/" >"$SM_TMP/wrk.out" 2>&1 &
 	local client=$!

@@ -69,7 +69,7 @@ t_notify_start_reload_rollback_stop() {
 	# The outer variables never reach a worker.
 	local w
 	w=$(children "$SM_PID" | head -1)
-	tr '\0' '\n' <"/proc/$w/environ" | grep -q '^NOTIFY_SOCKET=' && fail "NOTIFY_SOCKET leaked into worker $w"
+	tr '\0' '\n' <"/proc/$w/environ" | grep -qx "NOTIFY_SOCKET=$NOTIFY_ADDR" && fail "NOTIFY_SOCKET leaked into worker $w"
 
 	# A successful reload: RELOADING=1 with the time, then READY=1.
 	local before after usec
