@@ -229,7 +229,12 @@ static void spawn_failed(struct sm_master *m, int slot, unsigned gen, const stru
 	 * carries the reason once; later, each failure is worth a line. */
 	if (sm_pool_phase(&m->pool) == SM_PHASE_RUNNING)
 		sm_errorx("worker %d: %s", slot, reason);
-	sm_pool_spawn_failed(&m->pool, slot, gen, reason, mono_now());
+	/* A full process table or descriptor table is the system's state, not
+	 * the app's: retried, never counted toward --start-retries. */
+	sm_pool_spawn_failed(&m->pool, slot, gen, reason,
+	                     strcmp(error->stage, "fork") != 0 &&
+	                         strcmp(error->stage, "set up descriptors for") != 0,
+	                     mono_now());
 }
 
 /* Fork one worker; returns 1 when it waits in *w for its exec report. */
@@ -262,7 +267,8 @@ static int spawn_start(struct sm_master *m, const struct sm_action *a, struct sp
 	/* An earlier action of the same batch may have failed the boot: start
 	 * nothing more, the pool only waits for the rest to go. */
 	if (sm_pool_phase(&m->pool) == SM_PHASE_STOPPING) {
-		sm_pool_spawn_failed(&m->pool, a->slot, a->generation, "shutting down", mono_now());
+		sm_pool_spawn_failed(&m->pool, a->slot, a->generation, "shutting down", false,
+		                     mono_now());
 		return 0;
 	}
 	req.listen_pid = sm_env_worker(&m->env, &vars, envp);
@@ -462,8 +468,9 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 		start_reload(m);
 		break;
 	case SM_ACT_RELOADED:
-		sm_info("reload done: generation %u serving with %d workers",
-		        sm_pool_generation(&m->pool, false), sm_pool_target(&m->pool));
+		sm_info("reload done: generation %u serving with %d %s",
+		        sm_pool_generation(&m->pool, false), sm_pool_target(&m->pool),
+		        sm_pool_target(&m->pool) == 1 ? "worker" : "workers");
 		sm_reload_commit(&m->reload);
 		rss_arm(m);
 		tell_ready(m, NULL);

@@ -384,12 +384,12 @@ void sm_pool_spawned(struct sm_pool *pool, int slot, unsigned gen, pid_t pid, do
 }
 
 void sm_pool_spawn_failed(struct sm_pool *pool, int slot, unsigned gen, const char *reason,
-                          double now)
+                          bool by_app, double now)
 {
 	struct sm_worker *w = find_spawning(pool, slot, gen);
 	struct loss l = {.slot = slot,
 	                 .gen = gen,
-	                 .start_failure = true,
+	                 .start_failure = by_app,
 	                 .exec_failure = true,
 	                 .reason = reason,
 	                 .last = reason};

@@ -141,8 +141,12 @@ void sm_pool_free(struct sm_pool *pool);
 
 /* Events. */
 void sm_pool_spawned(struct sm_pool *pool, int slot, unsigned gen, pid_t pid, double now);
+/* The fork or exec did not happen.  by_app: the command or its directory
+ * (exec, chdir) failed, a start failure; otherwise the system (fork,
+ * descriptors) did, retried with the backoff and never counted.  Either
+ * stops the first start. */
 void sm_pool_spawn_failed(struct sm_pool *pool, int slot, unsigned gen, const char *reason,
-                          double now);
+                          bool by_app, double now);
 int sm_pool_ready(struct sm_pool *pool, pid_t pid, double now);
 int sm_pool_watchdog(struct sm_pool *pool, pid_t pid, double now);
 /* STOPPING=1 from a worker: a ready one not asked to stop leaves by

@@ -185,6 +185,13 @@ log_quiet() {
 	[ "$a" = "$b" ]
 }
 
+# no_reload_running: every reload started has ended (a new generation
+# takes the size its config says, so TTIN/TTOU must come after it).
+no_reload_running() {
+	[ "$(grep -c 'reload: starting' "$SM_LOG")" = \
+		"$(grep -c 'reload done\|reload failed' "$SM_LOG")" ]
+}
+
 # signal_handled SIG: send SIG (TTIN or TTOU) and wait for its log line.
 signal_handled() {
 	local n
@@ -211,8 +218,11 @@ t_signal_storm_ends_in_one_generation() {
 	alive "$SM_PID" || fail "master died in the storm"
 	# Pending signals coalesce: let the storm drain, then send one at a time.
 	wait_for 20 log_quiet || fail "master log never quiet after the storm"
+	# A reload waits for readiness (1 s under alive:1) without a log line.
+	reloads_ended() { sleep 1.5; no_reload_running; }
+	wait_for 20 reloads_ended || fail "reloads never ended"
 	for i in $(seq 1 10); do signal_handled TTOU; done
-	grep "TTOU: " "$SM_LOG" | tail -1 | grep -q "TTOU: 1 workers wanted" ||
+	grep "TTOU: " "$SM_LOG" | tail -1 | grep -q "TTOU: 1 worker wanted" ||
 		fail "ten TTOU do not leave 1 worker wanted"
 	signal_handled TTIN
 	signal_handled TTIN

@@ -73,7 +73,8 @@ static size_t run(struct sim *s, double now)
 			if (a.type != SM_ACT_SPAWN)
 				continue;
 			if (a.slot == s->fail_slot && a.generation == s->fail_gen)
-				sm_pool_spawn_failed(&s->pool, a.slot, a.generation, NO_EXEC, now);
+				sm_pool_spawn_failed(&s->pool, a.slot, a.generation, NO_EXEC, true,
+				                     now);
 			else
 				sm_pool_spawned(&s->pool, a.slot, a.generation, s->next_pid++, now);
 		}
@@ -330,6 +331,38 @@ static void crash_loop_limit(void **state)
 		run(s, t);
 	}
 	assert_int_equal(s->pool.phase, SM_PHASE_RUNNING);
+	sim_free(s);
+}
+
+/* After the first start, a fork or descriptor failure (the system's) is
+ * retried with the backoff and never counted; an exec failure (the app's)
+ * is a start failure. */
+static void spawn_failures_after_boot(void **state)
+{
+	struct sim *s = sim_new(1, 8, true, 0);
+	double t = 0;
+	int i;
+
+	(void)state;
+	s->pool.params.start_retries = 2;
+	run(s, 0);
+	exit_pid(s, pid_of(s, 1, 0), 5); /* ran 5 s: back at once */
+	for (i = 0; i < 10; i++) {
+		struct sm_action a;
+		double next;
+		assert_int_equal(sm_pool_step(&s->pool, 5 + t, &a, 1, &next), 1);
+		assert_int_equal(a.type, SM_ACT_SPAWN);
+		sm_pool_spawn_failed(&s->pool, 1, 0, "cannot fork", false, 5 + t);
+		(void)sm_pool_step(&s->pool, 5 + t, &a, 1, &next);
+		t = next - 5;
+	}
+	assert_int_equal(s->pool.phase, SM_PHASE_RUNNING);
+	assert_int_equal(s->pool.slots[1].failures, 0);
+	s->fail_slot = 1; /* now exec fails: two in a row stop it */
+	run(s, 5 + t);
+	run(s, s->next);
+	assert_int_equal(s->pool.phase, SM_PHASE_STOPPING);
+	assert_non_null(strstr(s->pool.reason, "2 start failures in a row"));
 	sim_free(s);
 }
 
@@ -1361,6 +1394,7 @@ int main(void)
 	    cmocka_unit_test(early_death_at_boot_is_restarted),
 	    cmocka_unit_test(crash_loop_limit),
 	    cmocka_unit_test(start_failures_reset),
+	    cmocka_unit_test(spawn_failures_after_boot),
 	    cmocka_unit_test(late_death_is_restarted),
 	    cmocka_unit_test(restart_in_same_slot_with_backoff),
 	    cmocka_unit_test(unknown_pid_is_not_a_worker),
