@@ -30,6 +30,14 @@
 
 #define SM_ACTIONS_PER_STEP 64
 #define SM_RSS_EVERY 10.0 /* --max-worker-rss: seconds between checks */
+#define SM_LAST_LINES 8   /* stderr lines kept of pipes closed before their reap */
+
+/* A worker's last stderr line, kept when its pipe ends before the worker
+ * is reaped, for the crash-loop message. */
+struct last_line {
+	pid_t pid;
+	char text[160];
+};
 
 /* A captured worker stream and its watcher, until the pipe's end of file. */
 struct output_watch {
@@ -53,6 +61,8 @@ struct sm_master {
 	struct sm_notifier manager; /* systemd's NOTIFY_SOCKET, fd -1 when none */
 	ev_timer watchdog;          /* runs only when WATCHDOG_USEC is ours */
 	struct output_watch *outputs;
+	struct last_line last_lines[SM_LAST_LINES]; /* a ring */
+	size_t last_next;
 	ev_io sink_io; /* a full log pipe or socket becoming writable */
 	ev_prepare sink_check;
 	struct sm_notify_in notify; /* workers' READY=1 / WATCHDOG=1 arrive here */
@@ -80,6 +90,18 @@ static void signal_group(pid_t pid, int sig)
 		(void)kill(pid, sig);
 }
 
+static void keep_last_line(struct sm_master *m, const struct sm_capture_stream *s)
+{
+	const char *text = sm_capture_stream_last_line(s);
+	struct last_line *l;
+
+	if (text == NULL)
+		return;
+	l = &m->last_lines[m->last_next++ % SM_LAST_LINES];
+	l->pid = sm_capture_stream_pid(s);
+	snprintf(l->text, sizeof(l->text), "%s", text);
+}
+
 static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sm_master *m = w->data;
@@ -97,6 +119,7 @@ static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 			c->paused = true;
 			break;
 		case SM_CAPTURE_EOF:
+			keep_last_line(m, c->stream);
 			ev_io_stop(loop, &c->io);
 			*pp = c->next;
 			sm_capture_stream_free(c->stream);
@@ -169,12 +192,17 @@ static const char *output_exited(struct sm_master *m, pid_t pid)
 	const char *last = NULL;
 	struct output_watch *c;
 
+	size_t i;
+
 	for (c = m->outputs; c != NULL; c = c->next)
 		if (sm_capture_stream_pid(c->stream) == pid) {
 			sm_capture_worker_exited(c->stream);
 			if (sm_capture_stream_last_line(c->stream) != NULL)
 				last = sm_capture_stream_last_line(c->stream);
 		}
+	for (i = 0; last == NULL && i < SM_LAST_LINES; i++)
+		if (m->last_lines[i].pid == pid && pid > 0)
+			last = m->last_lines[i].text;
 	return last;
 }
 
