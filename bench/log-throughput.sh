@@ -59,7 +59,7 @@ run_master() {
 	local t0 t1
 	rm -f "$dir/done"
 	t0=$(now)
-	"$BIN" -w "$WORKERS" --log-file "$dir/master.out" --log-format "$FORMAT" --log-level warning \
+	"$BIN" -w "$WORKERS" --ready exec --log-file "$dir/master.out" --log-format "$FORMAT" --log-level warning \
 		-- "$LINES_BIN" --count "$N" --batch 40 --done "$dir/done" --hold 2>"$dir/master.err" &
 	master=$!
 	while [ "$(cat "$dir/done" 2>/dev/null | wc -l)" -lt "$WORKERS" ]; do sleep 0.005; done

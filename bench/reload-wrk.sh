@@ -57,7 +57,7 @@ non2xx() { sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1" | awk 
 reload_times() {
 	awk '
 	function ms(ts) { split(substr(ts, 12, 12), t, ":"); return (t[1] * 3600 + t[2] * 60 + t[3]) * 1000 }
-	/reload: starting generation/ { start[$NF] = ms($1) }
+	/reload: starting generation/ { for (i = 1; i < NF; i++) if ($i == "generation") start[$(i + 1)] = ms($1) }
 	/reload done: generation/ { g = $7; if (g in start) print ms($1) - start[g] }
 	' "$1" | sort -n
 }

@@ -66,7 +66,7 @@ cmd() {
 	shift 3
 	case $side in
 	bare) CMD=("$tools/bare" "$n" "$tools/probe" "$fifo" "$@") ;;
-	sentrik) CMD=("$SM_BIN" --workers "$n" -- "$tools/probe" "$fifo" "$@") ;;
+	sentrik) CMD=("$SM_BIN" --workers "$n" --ready exec -- "$tools/probe" "$fifo" "$@") ;;
 	tini) CMD=(tini -- "$tools/probe" "$fifo" "$@") ;;
 	libev) CMD=("$tools/libev-loop" "$n" "$tools/probe" "$fifo" "$@") ;;
 	esac
@@ -219,6 +219,7 @@ fi
 # HOOK log-throughput: bench/log-throughput.sh, log capture vs cat.
 # HOOK reload-wrk:     bench/reload-wrk.sh, reload under wrk load.
 # HOOK uvicorn-wrk:    bench/uvicorn-wrk.sh, uvicorn --fd 3 under the master vs its own port.
+# HOOK recycle-wrk:    bench/recycle-wrk.sh, recycling under wrk load.
 hook() {
 	local name=$1 what=$2 target=$3 rc
 	if [ ! -f "$here/$name.sh" ]; then
@@ -236,6 +237,7 @@ hook() {
 hook log-throughput "log capture, 4 x 64 MiB of 100-byte lines (MB/s)" ">= 0.8x cat"
 hook reload-wrk "reload under wrk -c32, HUP every 2 s" "0 errors, >= 0.9x req/s"
 hook uvicorn-wrk "uvicorn --fd 3, 1 worker, wrk -c16 (req/s)" ">= 0.9x"
+hook recycle-wrk "recycling under wrk -c32, --max-worker-age 2" "0 errors, >= 0.9x req/s, never < N"
 
 # --- collect the idle window ----------------------------------------------
 say "waiting for the idle window to end"

@@ -42,6 +42,7 @@
 /* Read only while this much of the sink buffer is free: room for what one
  * read of ordinary lines becomes once prefixed. */
 #define READ_ROOM (SINK_BUF / 2)
+#define LAST_LINE_MAX 160 /* of a worker's stderr, for the crash-loop message */
 
 struct sm_capture_stream {
 	int fd;
@@ -52,6 +53,7 @@ struct sm_capture_stream {
 	/* The text before a line and after it, [0] whole line, [1] piece. */
 	char head[2][HEAD_MAX];
 	size_t head_len[2];
+	char last_line[LAST_LINE_MAX]; /* stderr only: why a crash loop ended */
 	struct sm_frame frame;
 	unsigned early_lines; /* looked at for "address already in use" */
 };
@@ -411,6 +413,11 @@ pid_t sm_capture_stream_pid(const struct sm_capture_stream *s)
 	return s->pid;
 }
 
+const char *sm_capture_stream_last_line(const struct sm_capture_stream *s)
+{
+	return s->is_stderr && s->last_line[0] != '\0' ? s->last_line : NULL;
+}
+
 /* Build the text around each line once per batch: one timestamp serves
  * every line read in the same event. */
 static void stamp(struct sm_capture_stream *s)
@@ -487,6 +494,11 @@ static void put_line(const char *line, size_t len, bool partial, void *ctx)
 		s->early_lines++;
 		if (says_in_use(line, len))
 			said_in_use = s->pid;
+	}
+	if (s->is_stderr && len > 0) {
+		size_t keep = len < LAST_LINE_MAX ? len : LAST_LINE_MAX - 1;
+		memcpy(s->last_line, line, keep);
+		s->last_line[keep] = '\0';
 	}
 	need = head + (sink.format == SM_LOG_JSON ? 6 * len + sizeof(tail_piece) : len + 1);
 	sink.lines++;

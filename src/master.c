@@ -24,13 +24,24 @@
 #include <sentrik/control.h>
 #include <sentrik/master.h>
 #include <sentrik/notify.h>
+#include <sentrik/pid1.h>
 #include <sentrik/pool.h>
 #include <sentrik/reload.h>
+#include <sentrik/rss.h>
 #include <sentrik/sig.h>
 #include <sentrik/spawn.h>
 #include <sentrik/status.h>
 
 #define SM_ACTIONS_PER_STEP 64
+#define SM_RSS_EVERY 10.0 /* --max-worker-rss: seconds between checks */
+#define SM_LAST_LINES 8   /* stderr lines kept of pipes closed before their reap */
+
+/* A worker's last stderr line, kept when its pipe ends before the worker
+ * is reaped, for the crash-loop message. */
+struct last_line {
+	pid_t pid;
+	char text[160];
+};
 
 /* A captured worker stream and its watcher, until the pipe's end of file. */
 struct output_watch {
@@ -66,12 +77,19 @@ struct sm_master {
 	struct sm_notifier manager; /* systemd's NOTIFY_SOCKET, fd -1 when none */
 	ev_timer watchdog;          /* runs only when WATCHDOG_USEC is ours */
 	struct output_watch *outputs;
+	struct last_line last_lines[SM_LAST_LINES]; /* a ring */
+	size_t last_next;
 	ev_io sink_io; /* a full log pipe or socket becoming writable */
 	ev_prepare sink_check;
-	struct notify_watch *notifies;   /* one socket per worker; READY=1 etc. */
-	unsigned long long notify_count; /* names each socket once */
-	int notify_qlen;                 /* datagrams per socket and wake-up, at most */
-	struct sm_error *err;            /* why the loop ended, when it failed */
+	struct notify_watch *notifies;     /* one socket per worker; READY=1 etc. */
+	unsigned long long notify_count;   /* names each socket once */
+	int notify_qlen;                   /* datagrams per socket and wake-up, at most */
+	ev_prepare status_check;           /* STATUS= when the pool's counts changed */
+	unsigned long status_changes;      /* sm_pool_changes() when last looked at */
+	struct sm_pool_summary status_was; /* what the manager was last told */
+	ev_timer rss_timer;                /* runs only with --max-worker-rss */
+	double stop_began;                 /* when the shutdown started; 0 = not yet */
+	struct sm_error *err;              /* why the loop ended, when it failed */
 	bool done;
 	/* The control socket and --metrics: each client has its watcher and
 	 * an idle timer only while it is connected (SPEC §10). */
@@ -96,21 +114,22 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void describe_status(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
-		         sm_sig_name(WTERMSIG(status)));
-	else
-		snprintf(buf, len, "changed state (0x%x)", (unsigned)status);
-}
-
 static void signal_group(pid_t pid, int sig)
 {
 	if (kill(-pid, sig) < 0 && errno == ESRCH)
 		(void)kill(pid, sig);
+}
+
+static void keep_last_line(struct sm_master *m, const struct sm_capture_stream *s)
+{
+	const char *text = sm_capture_stream_last_line(s);
+	struct last_line *l;
+
+	if (text == NULL)
+		return;
+	l = &m->last_lines[m->last_next++ % SM_LAST_LINES];
+	l->pid = sm_capture_stream_pid(s);
+	snprintf(l->text, sizeof(l->text), "%s", text);
 }
 
 static void on_output(struct ev_loop *loop, ev_io *w, int revents)
@@ -130,6 +149,7 @@ static void on_output(struct ev_loop *loop, ev_io *w, int revents)
 			c->paused = true;
 			break;
 		case SM_CAPTURE_EOF:
+			keep_last_line(m, c->stream);
 			ev_io_stop(loop, &c->io);
 			*pp = c->next;
 			sm_capture_stream_free(c->stream);
@@ -194,14 +214,26 @@ static void output_start(struct sm_master *m, struct sm_capture_stream *streams[
 	}
 }
 
-/* A worker exited: its last lines go out before the line saying so. */
-static void output_exited(struct sm_master *m, pid_t pid)
+/* A worker exited: its last lines go out before the line saying so.
+ * Returns its last stderr line (NULL: none, or not captured), valid until
+ * the loop runs again. */
+static const char *output_exited(struct sm_master *m, pid_t pid)
 {
+	const char *last = NULL;
 	struct output_watch *c;
 
+	size_t i;
+
 	for (c = m->outputs; c != NULL; c = c->next)
-		if (sm_capture_stream_pid(c->stream) == pid)
+		if (sm_capture_stream_pid(c->stream) == pid) {
 			sm_capture_worker_exited(c->stream);
+			if (sm_capture_stream_last_line(c->stream) != NULL)
+				last = sm_capture_stream_last_line(c->stream);
+		}
+	for (i = 0; last == NULL && i < SM_LAST_LINES; i++)
+		if (m->last_lines[i].pid == pid && pid > 0)
+			last = m->last_lines[i].text;
+	return last;
 }
 
 static void output_close_all(struct sm_master *m)
@@ -229,9 +261,12 @@ static const struct sm_config *config_of(const struct sm_master *m, unsigned gen
 
 static void reconcile(struct sm_master *m);
 
+/* An app that speaks sd_notify works unchanged under every mode that
+ * listens: READY=1 (notify, alive), WATCHDOG=1, STOPPING=1 (recycling). */
 static bool wants_notify(const struct sm_config *cfg)
 {
-	return cfg->ready == SM_READY_NOTIFY || cfg->timeout > 0;
+	return cfg->ready != SM_READY_EXEC || cfg->timeout > 0 || cfg->max_worker_age > 0 ||
+	       cfg->max_worker_rss > 0;
 }
 
 /* What a worker says; the pool finds it by the pid its socket stands for. */
@@ -246,6 +281,10 @@ static void notify_message(struct sm_master *m, const struct notify_watch *n,
 		sm_debug("worker %d (pid %ld) ready", n->slot, (long)n->pid);
 	if (msg->watchdog)
 		(void)sm_pool_watchdog(&m->pool, n->pid, now);
+	/* A ready worker leaving by itself: its replacement starts now. */
+	if (msg->stopping && sm_pool_stopping(&m->pool, n->pid, now) == 0)
+		sm_info("worker %d (pid %ld) sent STOPPING=1: starting its replacement", n->slot,
+		        (long)n->pid);
 }
 
 /* At most the queue's length per wake-up: a worker that keeps its socket
@@ -369,7 +408,12 @@ static void spawn_failed(struct sm_master *m, int slot, unsigned gen, const stru
 	 * carries the reason once; later, each failure is worth a line. */
 	if (sm_pool_phase(&m->pool) == SM_PHASE_RUNNING)
 		sm_errorx("worker %d: %s", slot, reason);
-	sm_pool_spawn_failed(&m->pool, slot, gen, reason, mono_now());
+	/* A full process table or descriptor table is the system's state, not
+	 * the app's: retried, never counted toward --start-retries. */
+	sm_pool_spawn_failed(&m->pool, slot, gen, reason,
+	                     strcmp(error->stage, "fork") != 0 &&
+	                         strcmp(error->stage, "set up descriptors for") != 0,
+	                     mono_now());
 }
 
 /* Fork one worker; returns 1 when it waits in *w for its exec report. */
@@ -403,7 +447,8 @@ static int spawn_start(struct sm_master *m, const struct sm_action *a, struct sp
 	/* An earlier action of the same batch may have failed the boot: start
 	 * nothing more, the pool only waits for the rest to go. */
 	if (sm_pool_phase(&m->pool) == SM_PHASE_STOPPING) {
-		sm_pool_spawn_failed(&m->pool, a->slot, a->generation, "shutting down", mono_now());
+		sm_pool_spawn_failed(&m->pool, a->slot, a->generation, "shutting down", false,
+		                     mono_now());
 		return 0;
 	}
 	if (wants_notify(cfg) && (nw = notify_open(m, a->slot)) == NULL) {
@@ -473,7 +518,7 @@ static int prepare_reload(struct sm_master *m)
 	if (sm_reload_read(&m->reload, sm_pool_generation(&m->pool, false)) < 0)
 		return -1;
 	next = m->reload.next;
-	sm_reload_begin(&m->reload, m->setup->n_listen);
+	sm_reload_begin(&m->reload);
 	if (next == NULL)
 		return 0;
 	sm_reload_pool_params(next, &params);
@@ -481,6 +526,8 @@ static int prepare_reload(struct sm_master *m)
 	watch_forwarded(m, next->forward);
 	return 0;
 }
+
+static void rss_arm(struct sm_master *m);
 
 /* The new generation failed: the old config's settings are back. */
 static void drop_next_config(struct sm_master *m)
@@ -492,32 +539,66 @@ static void drop_next_config(struct sm_master *m)
 	sm_reload_cancel(&m->reload);
 	sm_reload_pool_params(m->reload.cfg, &params);
 	sm_pool_set_params(&m->pool, &params);
+	rss_arm(m);
 }
 
-/* The new generation took over: its config becomes the one in force. */
-static void commit_reload(struct sm_master *m)
+/* "3/4 workers ready, generation 2", and the slot a restart waits for. */
+static void status_text(const struct sm_pool_summary *sum, char *buf, size_t len)
 {
-	int delta = sm_reload_commit(&m->reload);
+	int n = snprintf(buf, len, "%d/%d workers ready, ", sum->ready, sum->desired);
 
-	if (delta != 0) {
-		sm_pool_scale(&m->pool, delta);
-		sm_info("reload: %d workers wanted", sm_pool_target(&m->pool));
-	}
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (sum->restarting_slot > 0 && sum->ready < sum->desired)
+		snprintf(buf + n, len - (size_t)n, "slot %d restarting in %.1f s",
+		         sum->restarting_slot, sum->restart_in);
+	else
+		snprintf(buf + n, len - (size_t)n, "generation %u", sum->generation);
 }
 
 /* READY=1 with the pool's state, or after a failed reload why the old
  * generation keeps serving. */
 static void tell_ready(struct sm_master *m, const char *why)
 {
-	sm_notifier_ready(&m->manager, sm_pool_target(&m->pool),
-	                  sm_pool_generation(&m->pool, false), why);
+	char status[160];
+
+	sm_pool_summary(&m->pool, mono_now(), &m->status_was);
+	m->status_changes = sm_pool_changes(&m->pool);
+	status_text(&m->status_was, status, sizeof(status));
+	sm_notifier_ready(&m->manager, status, sm_pool_generation(&m->pool, false), why);
+}
+
+/* Before the loop sleeps, so at most once per iteration: STATUS= again
+ * when the ready count, the size or the generation changed. */
+static void on_status_check(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct sm_master *m = w->data;
+	struct sm_pool_summary sum;
+	char status[160];
+
+	(void)loop;
+	(void)revents;
+	if (!m->manager.told_ready || sm_pool_phase(&m->pool) == SM_PHASE_STOPPING ||
+	    sm_pool_changes(&m->pool) == m->status_changes)
+		return;
+	m->status_changes = sm_pool_changes(&m->pool);
+	sm_pool_summary(&m->pool, mono_now(), &sum);
+	if (sum.ready == m->status_was.ready && sum.desired == m->status_was.desired &&
+	    sum.generation == m->status_was.generation)
+		return;
+	m->status_was = sum;
+	status_text(&sum, status, sizeof(status));
+	sm_notifier_status(&m->manager, status);
 }
 
 /* Whatever started the shutdown (signal or failed boot), say it once. */
 static void tell_stopping(struct sm_master *m)
 {
-	if (sm_pool_phase(&m->pool) == SM_PHASE_STOPPING)
-		sm_notifier_stopping(&m->manager);
+	if (sm_pool_phase(&m->pool) != SM_PHASE_STOPPING)
+		return;
+	if (m->stop_began == 0)
+		m->stop_began = mono_now();
+	sm_notifier_stopping(&m->manager);
 }
 
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
@@ -525,6 +606,28 @@ static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	sm_notifier_tell(w->data, "WATCHDOG=1");
+}
+
+/* The config is read first: a refused reload takes no generation number,
+ * and the manager still hears RELOADING=1 closed by READY=1. */
+static void start_reload(struct sm_master *m)
+{
+	char status[96];
+
+	if (prepare_reload(m) < 0) {
+		sm_pool_reload_abort(&m->pool);
+		sm_notifier_reloading(&m->manager, "reloading");
+		tell_ready(m, "could not prepare the new generation, see the log");
+		control_on_action(m, SM_ACT_RELOAD_START, "the new config could not be used");
+		return;
+	}
+	control_on_action(m, SM_ACT_RELOAD_START, NULL);
+	sm_info("reload: starting generation %u with %d %s", sm_pool_generation(&m->pool, true),
+	        sm_pool_pending_target(&m->pool),
+	        sm_pool_pending_target(&m->pool) == 1 ? "worker" : "workers");
+	snprintf(status, sizeof(status), "reloading: starting generation %u",
+	         sm_pool_generation(&m->pool, true));
+	sm_notifier_reloading(&m->manager, status);
 }
 
 static void do_action(struct sm_master *m, const struct sm_action *a)
@@ -542,28 +645,25 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 		signal_group(a->pid, SIGKILL);
 		break;
 	case SM_ACT_BOOTED:
-		sm_info("%d workers ready, generation %u", sm_pool_target(&m->pool),
+		sm_info("%d %s ready, generation %u", sm_pool_target(&m->pool),
+		        sm_pool_target(&m->pool) == 1 ? "worker" : "workers",
 		        sm_pool_generation(&m->pool, false));
 		tell_ready(m, NULL);
 		break;
 	case SM_ACT_RELOAD_START:
-		sm_info("reload: starting generation %u", sm_pool_generation(&m->pool, true));
-		sm_notifier_reloading(&m->manager, sm_pool_generation(&m->pool, true));
-		if (prepare_reload(m) < 0) {
-			sm_pool_reload_abort(&m->pool);
-			tell_ready(m, "could not prepare the new generation, see the log");
-			control_on_action(m, SM_ACT_RELOAD_START,
-			                  "the new config could not be used");
-		} else {
-			control_on_action(m, SM_ACT_RELOAD_START, NULL);
-		}
+		start_reload(m);
 		break;
 	case SM_ACT_RELOADED:
-		sm_info("reload done: generation %u serving with %d workers",
-		        sm_pool_generation(&m->pool, false), sm_pool_target(&m->pool));
-		commit_reload(m);
+		sm_info("reload done: generation %u serving with %d %s",
+		        sm_pool_generation(&m->pool, false), sm_pool_target(&m->pool),
+		        sm_pool_target(&m->pool) == 1 ? "worker" : "workers");
+		sm_reload_commit(&m->reload);
+		rss_arm(m);
 		tell_ready(m, NULL);
 		control_on_action(m, SM_ACT_RELOADED, NULL);
+		break;
+	case SM_ACT_WARN:
+		sm_warnx("%s", a->reason);
 		break;
 	case SM_ACT_ROLLED_BACK:
 		sm_errorx("reload failed: %s; generation %u keeps serving", a->reason,
@@ -647,21 +747,60 @@ static void hint_in_use(const struct sm_master *m, const struct sm_exit_info *in
 	               "--bind and have the app take fd 3 (LISTEN_FDS)");
 }
 
+static void log_crash(pid_t pid, const char *how, const struct sm_exit_info *info)
+{
+	if (info->restart_in == 0)
+		sm_warnx("worker %d (pid %ld) %s after %.3f s; restarting", info->slot, (long)pid,
+		         how, info->lifetime);
+	else if (info->restart_in > 0)
+		sm_warnx("worker %d (pid %ld) %s after %.3f s; restarting in %.1f s", info->slot,
+		         (long)pid, how, info->lifetime, info->restart_in);
+	else
+		sm_warnx("worker %d (pid %ld) %s", info->slot, (long)pid, how);
+}
+
+/* The line saying how a worker ended and what comes of it. */
+static void log_exit(struct sm_master *m, pid_t pid, const char *how,
+                     const struct sm_exit_info *info)
+{
+	int retries = m->reload.cfg->start_retries;
+	char count[48] = "";
+
+	if (info->planned)
+		sm_info("worker %d (pid %ld) %s: a planned exit (it sent STOPPING=1)", info->slot,
+		        (long)pid, how);
+	else if (info->recycled)
+		sm_info("worker %d (pid %ld) recycled, %s", info->slot, (long)pid, how);
+	else if (info->expected)
+		sm_info("worker %d (pid %ld) %s", info->slot, (long)pid, how);
+	else if (info->start_failure && info->failures > 0 && info->restart_in >= 0) {
+		if (retries > 0)
+			snprintf(count, sizeof(count), " of %d", retries);
+		sm_warnx("worker %d (pid %ld) %s after %.3f s, %s: start failure %d%s in a "
+		         "row; restarting in %.1f s",
+		         info->slot, (long)pid, how, info->lifetime,
+		         info->was_ready ? "within 1 s of its exec" : "before it was ready",
+		         info->failures, count, info->restart_in);
+	} else
+		log_crash(pid, how, info);
+}
+
 static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct sm_master *m = w->data;
 	struct sm_exit_info info;
 	struct sm_worker *gone, before = {0};
+	const char *last;
 	char how[64];
 
 	(void)loop;
 	(void)revents;
-	describe_status(w->rstatus, how, sizeof(how));
-	output_exited(m, w->rpid);
+	sm_exit_describe(w->rstatus, how, sizeof(how));
+	last = output_exited(m, w->rpid);
 	notify_gone(m, w->rpid);
 	if ((gone = sm_pool_find(&m->pool, w->rpid)) != NULL)
 		before = *gone;
-	if (sm_pool_exited(&m->pool, w->rpid, how, mono_now(), &info) < 0) {
+	if (sm_pool_exited(&m->pool, w->rpid, w->rstatus, last, mono_now(), &info) < 0) {
 		sm_debug("reaped pid %ld, not a worker, which %s", (long)w->rpid, how);
 		return;
 	}
@@ -669,16 +808,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	/* Whatever the worker left in its process group goes with it. */
 	(void)kill(-w->rpid, SIGKILL);
 	hint_in_use(m, &info, w->rpid);
-	if (info.expected)
-		sm_info("worker %d (pid %ld) %s", info.slot, (long)w->rpid, how);
-	else if (info.restart_in == 0)
-		sm_warnx("worker %d (pid %ld) %s after %.3f s; restarting", info.slot,
-		         (long)w->rpid, how, info.lifetime);
-	else if (info.restart_in > 0)
-		sm_warnx("worker %d (pid %ld) %s after %.3f s; restarting in %.1f s", info.slot,
-		         (long)w->rpid, how, info.lifetime, info.restart_in);
-	else
-		sm_warnx("worker %d (pid %ld) %s", info.slot, (long)w->rpid, how);
+	log_exit(m, w->rpid, how, &info);
 	reconcile(m);
 }
 
@@ -736,6 +866,28 @@ static void other_signal(struct sm_master *m, int sig)
 	}
 }
 
+/* TTIN/TTOU: the serving generation's size, or during a reload the new
+ * one's; the line says when the bounds held it. */
+static void scale(struct sm_master *m, int sig)
+{
+	bool reloading = sm_pool_reloading(&m->pool);
+	int wanted = sm_pool_scale(&m->pool, sig == SIGTTIN ? 1 : -1);
+	int now = reloading ? sm_pool_pending_target(&m->pool) : sm_pool_target(&m->pool);
+	char where[48] = "";
+
+	if (reloading)
+		snprintf(where, sizeof(where), " in generation %u",
+		         sm_pool_generation(&m->pool, true));
+	if (wanted > now)
+		sm_info("%s: %d workers wanted%s, capped at --max-workers %d", sm_sig_name(sig),
+		        wanted, where, now);
+	else if (wanted < now)
+		sm_info("%s: 1 worker wanted%s, the least there is", sm_sig_name(sig), where);
+	else
+		sm_info("%s: %d %s wanted%s", sm_sig_name(sig), now,
+		        now == 1 ? "worker" : "workers", where);
+}
+
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct sm_master *m = w->data;
@@ -757,8 +909,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		break;
 	case SIGTTIN:
 	case SIGTTOU:
-		sm_pool_scale(&m->pool, sig == SIGTTIN ? 1 : -1);
-		sm_info("%s: %d workers wanted", sm_sig_name(sig), sm_pool_target(&m->pool));
+		scale(m, sig);
 		break;
 	case SIGUSR1:
 		(void)sm_capture_reopen();
@@ -1154,20 +1305,20 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 static void control_on_exit(struct sm_master *m, pid_t pid, int wstatus, const struct sm_worker *w,
                             const struct sm_exit_info *info)
 {
-	enum sm_exit_cause cause;
+	enum sm_status_cause cause;
 	bool ours = false, restarted;
 	struct client *c;
 
 	for (c = m->clients; c != NULL; c = c->next)
 		ours |= c->wait == WAIT_RESTART && c->old_pid == pid;
 	if (w->killed)
-		cause = SM_EXIT_TIMEOUT;
+		cause = SM_CAUSE_TIMEOUT;
 	else if (ours)
-		cause = SM_EXIT_RECYCLED;
+		cause = SM_CAUSE_RECYCLED;
 	else if (info->expected)
-		cause = SM_EXIT_STOPPED;
+		cause = SM_CAUSE_STOPPED;
 	else
-		cause = WIFSIGNALED(wstatus) ? SM_EXIT_SIGNAL : SM_EXIT_STATUS;
+		cause = WIFSIGNALED(wstatus) ? SM_CAUSE_SIGNAL : SM_CAUSE_STATUS;
 	restarted = !ours && info->restart_in >= 0;
 	sm_counters_exit(&m->counters, info->slot, wstatus, cause, restarted,
 	                 !ours && !info->expected && !info->was_ready);
@@ -1284,6 +1435,67 @@ static void watch_signal(struct sm_master *m, int sig)
 	m->n_signals++;
 }
 
+/* Which worker's session (or process group) a process is in. */
+static long rss_match(pid_t session, pid_t pgrp, void *ctx)
+{
+	struct sm_pool *pool = ctx;
+	const struct sm_worker *w = sm_pool_find(pool, session);
+
+	if (w == NULL)
+		w = sm_pool_find(pool, pgrp);
+	return w == NULL ? -1 : (long)(w - pool->workers);
+}
+
+/* Every SM_RSS_EVERY s while --max-worker-rss is set: a worker over it is
+ * recycled at its turn. */
+static void on_rss(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sm_master *m = t->data;
+	unsigned long long limit = (unsigned long long)m->reload.cfg->max_worker_rss * 1024;
+	size_t n = sm_pool_live(&m->pool), i;
+	unsigned long long *kib = calloc(n > 0 ? n : 1, sizeof(*kib));
+
+	(void)loop;
+	(void)revents;
+	if (kib == NULL)
+		return;
+	if (sm_rss_scan(rss_match, &m->pool, kib, n) < 0)
+		sm_warn("--max-worker-rss: cannot read /proc");
+	for (i = 0; i < n; i++) {
+		const struct sm_worker *w = &m->pool.workers[i];
+		if (limit > 0 && kib[i] > limit && sm_pool_recycle(&m->pool, w->pid) == 0)
+			sm_info("worker %d (pid %ld) uses %llu MiB, over --max-worker-rss %ld: "
+			        "recycling it",
+			        w->slot, (long)w->pid, kib[i] / 1024,
+			        m->reload.cfg->max_worker_rss);
+	}
+	free(kib);
+	reconcile(m);
+}
+
+/* The check runs only while the config in force asks for it. */
+static void rss_arm(struct sm_master *m)
+{
+	ev_timer_stop(m->loop, &m->rss_timer);
+	if (m->reload.cfg->max_worker_rss <= 0)
+		return;
+	ev_timer_set(&m->rss_timer, SM_RSS_EVERY, SM_RSS_EVERY);
+	ev_timer_start(m->loop, &m->rss_timer);
+}
+
+/* Nothing outlives a stop: what workers left behind goes too, with what is
+ * left of the graceful time (1 s after a quick stop). */
+static void stop_orphans(struct sm_master *m)
+{
+	const struct sm_config *cfg = m->reload.cfg;
+	double grace = m->pool.quick ? SM_QUICK_TIMEOUT : cfg->graceful_timeout;
+
+	if (m->stop_began > 0)
+		grace -= mono_now() - m->stop_began;
+	sm_pid1_stop_orphans(m->pool.quick ? SIGTERM : cfg->stop_signal, grace,
+	                     m->setup->is_pid1 == 1);
+}
+
 static void start_watchers(struct sm_master *m)
 {
 	int sig;
@@ -1307,6 +1519,12 @@ static void start_watchers(struct sm_master *m)
 	ev_prepare_init(&m->sink_check, on_sink_check);
 	m->sink_check.data = m;
 	ev_prepare_start(m->loop, &m->sink_check);
+	ev_prepare_init(&m->status_check, on_status_check);
+	m->status_check.data = m;
+	ev_prepare_start(m->loop, &m->status_check);
+	ev_init(&m->rss_timer, on_rss);
+	m->rss_timer.data = m;
+	rss_arm(m);
 	if (sm_notifier_open(&m->manager, m->setup->environ, m->pid) < 0)
 		sm_warn("NOTIFY_SOCKET '%s' ignored",
 		        getenv("NOTIFY_SOCKET") ? getenv("NOTIFY_SOCKET") : "");
@@ -1327,6 +1545,8 @@ static void stop_watchers(struct sm_master *m)
 	output_close_all(m);
 	ev_io_stop(m->loop, &m->sink_io);
 	ev_prepare_stop(m->loop, &m->sink_check);
+	ev_prepare_stop(m->loop, &m->status_check);
+	ev_timer_stop(m->loop, &m->rss_timer);
 	ev_child_stop(m->loop, &m->child);
 	ev_timer_stop(m->loop, &m->timer);
 	ev_timer_stop(m->loop, &m->watchdog);
@@ -1357,6 +1577,7 @@ int sm_master_run(const struct sm_master_setup *setup, struct sm_error *err)
 
 	sm_error_clear(err);
 	sm_reload_pool_params(cfg, &params);
+	params.seed = (uint32_t)m.pid * UINT32_C(2654435761) ^ (uint32_t)(mono_now() * 1e6);
 	if (sm_reload_init(&m.reload, cfg, setup->argc, setup->argv, err) < 0)
 		return -1;
 	if (sm_env_workers(&m.env, &shared) < 0 || sm_pool_init(&m.pool, &params) < 0 ||
@@ -1371,13 +1592,15 @@ int sm_master_run(const struct sm_master_setup *setup, struct sm_error *err)
 	signal(SIGPIPE, SIG_IGN);
 	start_watchers(&m);
 	if (!m.done) {
-		sm_info("starting %d workers of '%s'%s", cfg->workers, m.reload.path,
+		sm_info("starting %d %s of '%s'%s", cfg->workers,
+		        cfg->workers == 1 ? "worker" : "workers", m.reload.path,
 		        setup->is_pid1 ? " as PID 1" : "");
 		reconcile(&m);
 	}
 	if (!m.done)
 		ev_run(m.loop, 0);
 
+	stop_orphans(&m);
 	stop_watchers(&m);
 	drop_next_config(&m);
 	sm_reload_free(&m.reload);

@@ -144,7 +144,8 @@ void sm_notifier_tell(const struct sm_notifier *n, const char *text)
 }
 
 /* STATUS is one line: why is cut at a newline. */
-void sm_notifier_ready(struct sm_notifier *n, int workers, unsigned generation, const char *why)
+void sm_notifier_ready(struct sm_notifier *n, const char *status, unsigned generation,
+                       const char *why)
 {
 	char msg[512], mainpid[40] = "";
 
@@ -154,8 +155,7 @@ void sm_notifier_ready(struct sm_notifier *n, int workers, unsigned generation, 
 		snprintf(mainpid, sizeof(mainpid), "MAINPID=%ld\n", (long)n->mainpid);
 	n->told_ready = true;
 	if (why == NULL)
-		snprintf(msg, sizeof(msg), "READY=1\n%sSTATUS=%d workers ready, generation %u",
-		         mainpid, workers, generation);
+		snprintf(msg, sizeof(msg), "READY=1\n%sSTATUS=%s", mainpid, status);
 	else
 		snprintf(msg, sizeof(msg),
 		         "READY=1\nSTATUS=reload failed, generation %u keeps serving: %.*s",
@@ -163,18 +163,27 @@ void sm_notifier_ready(struct sm_notifier *n, int workers, unsigned generation, 
 	sm_notifier_tell(n, msg);
 }
 
-void sm_notifier_reloading(const struct sm_notifier *n, unsigned generation)
+void sm_notifier_status(const struct sm_notifier *n, const char *status)
+{
+	char msg[320];
+
+	if (n->fd < 0)
+		return;
+	snprintf(msg, sizeof(msg), "STATUS=%.*s", (int)strcspn(status, "\n"), status);
+	sm_notifier_tell(n, msg);
+}
+
+void sm_notifier_reloading(const struct sm_notifier *n, const char *status)
 {
 	struct timespec ts;
-	char msg[128];
+	char msg[384];
 
 	if (n->fd < 0 || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
 		return;
-	snprintf(msg, sizeof(msg),
-	         "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading: starting generation %u",
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=%s",
 	         (unsigned long long)ts.tv_sec * 1000000ULL +
 	             (unsigned long long)ts.tv_nsec / 1000ULL,
-	         generation);
+	         status);
 	sm_notifier_tell(n, msg);
 }
 

@@ -348,11 +348,39 @@ static void set_log_level(struct sm_opt_state *st, const struct sm_opt_def *def,
 
 static void set_ready(struct sm_opt_state *st, const struct sm_opt_def *def, const char *v)
 {
-	static const char *const modes[] = {[SM_READY_EXEC] = "exec", [SM_READY_NOTIFY] = "notify"};
-	int i = choose(st, def, v, modes, 2);
+	static const char *const modes[] = {
+	    [SM_READY_EXEC] = "exec", [SM_READY_NOTIFY] = "notify", [SM_READY_ALIVE] = "alive:SEC"};
+	double sec;
+	int i;
 
-	if (i >= 0)
+	if (strncmp(v, "alive:", 6) == 0) {
+		if (sm_parse_seconds(v + 6, &sec) < 0 || sec <= 0)
+			sm_opt_fail(st,
+			            "--%s: invalid value '%s' (expected alive:SEC, e.g. alive:1)",
+			            def->name, v);
+		st->cfg->ready = SM_READY_ALIVE;
+		st->cfg->ready_alive = sec;
+		return;
+	}
+	if ((i = choose(st, def, v, modes, 3)) >= 0)
 		st->cfg->ready = (enum sm_ready_mode)i;
+}
+
+static void set_start_retries(struct sm_opt_state *st, const struct sm_opt_def *def, const char *v)
+{
+	long n;
+
+	if (sm_parse_uint(v, 0, INT_MAX, &n) < 0)
+		sm_opt_fail(st, "--%s: invalid value '%s' (expected a number, 0 = forever)",
+		            def->name, v);
+	else
+		st->cfg->start_retries = (int)n;
+}
+
+static void set_max_rss(struct sm_opt_state *st, const struct sm_opt_def *def, const char *v)
+{
+	if (sm_parse_uint(v, 0, 1L << 30, &st->cfg->max_worker_rss) < 0)
+		sm_opt_fail(st, "--%s: invalid value '%s' (expected MiB, 0 = off)", def->name, v);
 }
 
 static void set_stop_signal(struct sm_opt_state *st, const struct sm_opt_def *def, const char *v)
@@ -476,10 +504,16 @@ const struct sm_opt_def sm_opts[] = {
      "stop time before SIGKILL                  [30]"},
     {"stop-signal", 0, "SIG", set_stop_signal, NULL, 0, "TERM", SM_OPT_RELOAD,
      "graceful stop signal for workers          [TERM]"},
-    {"ready", 0, "exec|notify", set_ready, NULL, 0, "exec", SM_OPT_RELOAD,
-     "when a worker counts as ready             [exec]"},
+    {"ready", 0, "MODE", set_ready, NULL, 0, "alive:1", SM_OPT_RELOAD,
+     "ready at: exec, notify or alive:SEC       [alive:1]"},
     {"ready-timeout", 0, "S", set_seconds, NULL, FIELD(ready_timeout), "60", SM_OPT_RELOAD,
-     "ready deadline for a starting worker      [60]"},
+     "not ready S s after its fork: failed      [60]"},
+    {"start-retries", 0, "N", set_start_retries, NULL, 0, "5", SM_OPT_RELOAD,
+     "crash-loop limit, 0 = retry forever       [5]"},
+    {"max-worker-age", 0, "S", set_seconds, NULL, FIELD(max_worker_age), NULL, SM_OPT_RELOAD,
+     "replace each worker after about S s       [0=off]"},
+    {"max-worker-rss", 0, "MIB", set_max_rss, NULL, 0, NULL, SM_OPT_RELOAD,
+     "replace a worker whose memory passes MIB  [0=off]"},
     {"timeout", 0, "S", set_seconds, NULL, FIELD(timeout), NULL, SM_OPT_RELOAD,
      "kill a worker silent S s after WATCHDOG=1  [0=off]"},
     {"forward", 0, "SIG", add_forward, clear_forward, 0, NULL, SM_OPT_LIST | SM_OPT_RELOAD,
@@ -536,5 +570,12 @@ void sm_opt_finish(struct sm_opt_state *st)
 			            "--workers: invalid value '%s' (more than --max-workers %d)",
 			            st->workers_text, cfg->max_workers);
 		}
+	}
+	/* Both may come from anywhere; the pair is a usage error. */
+	if (cfg->ready == SM_READY_ALIVE && cfg->ready_alive >= cfg->ready_timeout &&
+	    !sm_opt_failed(st)) {
+		st->at.file = NULL;
+		sm_opt_fail(st, "--ready: alive:%g is not below --ready-timeout %g",
+		            cfg->ready_alive, cfg->ready_timeout);
 	}
 }

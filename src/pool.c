@@ -8,22 +8,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include <sentrik/pool.h>
-
-double sm_backoff_next(double *slot_delay, double lifetime)
-{
-	if (lifetime >= SM_BACKOFF_RESET) {
-		*slot_delay = 0;
-		return 0;
-	}
-	if (lifetime >= SM_BACKOFF_EARLY)
-		return 0;
-	if (*slot_delay <= 0)
-		*slot_delay = SM_BACKOFF_FIRST;
-	else if ((*slot_delay *= 2) > SM_BACKOFF_MAX)
-		*slot_delay = SM_BACKOFF_MAX;
-	return *slot_delay;
-}
+#include <sentrik/pool_internal.h>
 
 int sm_pool_init(struct sm_pool *pool, const struct sm_pool_params *params)
 {
@@ -35,6 +20,7 @@ int sm_pool_init(struct sm_pool *pool, const struct sm_pool_params *params)
 	pool->target = params->workers;
 	pool->phase = SM_PHASE_BOOT;
 	pool->next_gen = 1;
+	pool->rng = params->seed;
 	return 0;
 }
 
@@ -42,17 +28,15 @@ void sm_pool_free(struct sm_pool *pool)
 {
 	free(pool->workers);
 	free(pool->slots);
+	sm_pidmap_free(&pool->by_pid);
 	memset(pool, 0, sizeof(*pool));
 }
 
 struct sm_worker *sm_pool_find(struct sm_pool *pool, pid_t pid)
 {
-	size_t i;
+	long i = sm_pidmap_get(&pool->by_pid, pid);
 
-	for (i = 0; i < pool->n_workers; i++)
-		if (pool->workers[i].pid == pid && pool->workers[i].state != SM_WORKER_SPAWNING)
-			return &pool->workers[i];
-	return NULL;
+	return i < 0 ? NULL : &pool->workers[i];
 }
 
 size_t sm_pool_live(const struct sm_pool *pool)
@@ -70,13 +54,20 @@ const struct sm_worker *sm_pool_next_worker(const struct sm_pool *pool, size_t *
 	return NULL;
 }
 
+static int clamp_size(const struct sm_pool *pool, int n)
+{
+	return n < 1 ? 1 : n > pool->params.max_workers ? pool->params.max_workers : n;
+}
+
 void sm_pool_set_params(struct sm_pool *pool, const struct sm_pool_params *params)
 {
 	struct sm_pool_params p = *params;
 
-	p.workers = pool->params.workers;
 	p.max_workers = pool->params.max_workers; /* sizes the slot table */
 	pool->params = p;
+	if (pool->reloading)
+		pool->pending_target = clamp_size(pool, p.workers);
+	pool->changes++;
 }
 
 enum sm_phase sm_pool_phase(const struct sm_pool *pool)
@@ -89,6 +80,11 @@ int sm_pool_target(const struct sm_pool *pool)
 	return pool->target;
 }
 
+int sm_pool_pending_target(const struct sm_pool *pool)
+{
+	return pool->pending_target;
+}
+
 unsigned sm_pool_generation(const struct sm_pool *pool, bool starting)
 {
 	return starting ? pool->pending_gen : pool->serving_gen;
@@ -99,25 +95,61 @@ bool sm_pool_reloading(const struct sm_pool *pool)
 	return pool->reloading;
 }
 
-static void notice(struct sm_pool *pool, enum sm_action_type type, const char *reason)
+const struct sm_pool_counters *sm_pool_counters(const struct sm_pool *pool)
 {
-	if (pool->n_notices < sizeof(pool->notices) / sizeof(pool->notices[0]))
-		pool->notices[pool->n_notices++] = (int)type;
-	if (reason != NULL)
-		snprintf(pool->notice_reason, sizeof(pool->notice_reason), "%s", reason);
+	return &pool->counters;
 }
 
-/* The worker of generation gen holding slot, not counting retiring ones. */
-static struct sm_worker *slot_holder(struct sm_pool *pool, unsigned gen, int slot)
+const struct sm_slot *sm_pool_slot(const struct sm_pool *pool, int slot)
+{
+	return slot >= 1 && slot <= pool->params.max_workers ? &pool->slots[slot] : NULL;
+}
+
+unsigned long sm_pool_changes(const struct sm_pool *pool)
+{
+	return pool->changes;
+}
+
+void sm_pool_summary(const struct sm_pool *pool, double now, struct sm_pool_summary *sum)
 {
 	size_t i;
+	int slot;
 
+	memset(sum, 0, sizeof(*sum));
+	sum->desired = pool->target;
+	sum->generation = pool->serving_gen;
 	for (i = 0; i < pool->n_workers; i++) {
-		struct sm_worker *w = &pool->workers[i];
-		if (w->generation == gen && w->slot == slot && !w->retire)
-			return w;
+		const struct sm_worker *w = &pool->workers[i];
+		/* One being recycled serves until its replacement is ready. */
+		if (w->generation == pool->serving_gen && w->state == SM_WORKER_READY &&
+		    !w->retire && w->slot <= pool->target)
+			sum->ready++;
 	}
-	return NULL;
+	if (sum->ready > sum->desired) /* old and new of a slot, for a moment */
+		sum->ready = sum->desired;
+	for (slot = 1; slot <= pool->target; slot++) {
+		double in = pool->slots[slot].restart_at - now;
+		if (in > 0 && (sum->restarting_slot == 0 || in < sum->restart_in)) {
+			sum->restarting_slot = slot;
+			sum->restart_in = in;
+		}
+	}
+}
+
+void sm_pool_notice(struct sm_pool *pool, enum sm_action_type type, const char *reason)
+{
+	struct sm_pool_notice *n;
+
+	if (pool->n_notices == SM_POOL_NOTICES)
+		return;
+	n = &pool->notices[pool->n_notices++];
+	n->type = (int)type;
+	snprintf(n->reason, sizeof(n->reason), "%s", reason != NULL ? reason : "");
+}
+
+int sm_pool_target_of(const struct sm_pool *pool, unsigned gen)
+{
+	return pool->reloading && gen == pool->pending_gen ? pool->pending_target : pool->target;
 }
 
 static void retire_where(struct sm_pool *pool,
@@ -149,7 +181,17 @@ static bool is_not_serving(const struct sm_pool *pool, const struct sm_worker *w
 
 static bool is_above_target(const struct sm_pool *pool, const struct sm_worker *w)
 {
-	return w->slot > pool->target;
+	return w->slot > sm_pool_target_of(pool, w->generation);
+}
+
+void sm_pool_retire_old(struct sm_pool *pool)
+{
+	retire_where(pool, is_not_serving);
+}
+
+void sm_pool_retire_above_target(struct sm_pool *pool)
+{
+	retire_where(pool, is_above_target);
 }
 
 bool sm_pool_shutdown(struct sm_pool *pool, bool quick, double now)
@@ -159,6 +201,7 @@ bool sm_pool_shutdown(struct sm_pool *pool, bool quick, double now)
 	pool->phase = SM_PHASE_STOPPING;
 	pool->reloading = false;
 	pool->reload_again = false;
+	pool->changes++;
 	retire_where(pool, is_any);
 	if (!quick || pool->quick)
 		return false;
@@ -171,61 +214,111 @@ bool sm_pool_shutdown(struct sm_pool *pool, bool quick, double now)
 	return true;
 }
 
-static void boot_fail(struct sm_pool *pool, const char *reason, double now)
+/* The pool gives up: quick while the first start runs (nothing serves
+ * yet), graceful once it served, so healthy workers finish their work. */
+void sm_pool_fail(struct sm_pool *pool, const char *reason, double now)
 {
 	if (pool->phase == SM_PHASE_STOPPING)
 		return;
 	pool->exit_code = EX_UNAVAILABLE;
 	snprintf(pool->reason, sizeof(pool->reason), "%s", reason);
-	sm_pool_shutdown(pool, true, now);
+	sm_pool_shutdown(pool, pool->phase == SM_PHASE_BOOT, now);
 }
 
-static void rollback(struct sm_pool *pool, const char *reason)
+static void end_reload(struct sm_pool *pool)
+{
+	retire_where(pool, is_pending);
+	pool->reloading = false;
+	pool->counters.reloads_failed++;
+	pool->changes++;
+}
+
+void sm_pool_rollback(struct sm_pool *pool, const char *reason)
 {
 	if (!pool->reloading)
 		return;
-	retire_where(pool, is_pending);
-	pool->reloading = false;
-	notice(pool, SM_ACT_ROLLED_BACK, reason);
+	end_reload(pool);
+	sm_pool_notice(pool, SM_ACT_ROLLED_BACK, reason);
 }
 
 void sm_pool_reload_abort(struct sm_pool *pool)
 {
 	if (!pool->reloading)
 		return;
-	retire_where(pool, is_pending);
-	pool->reloading = false;
+	end_reload(pool);
+	/* Nothing ran under the number: the next reload takes it. */
+	if (pool->next_gen == pool->pending_gen + 1)
+		pool->next_gen--;
 }
 
-/* A worker that is gone without being retired: replace it, fail the boot,
- * or fail the reload.  Returns the restart delay, < 0 when not restarted. */
-static double on_loss(struct sm_pool *pool, int slot, unsigned gen, double lifetime, bool was_ready,
-                      bool boot_failure, const char *reason, double now)
+/* A start failure of the serving generation: counted, and the last one
+ * the crash-loop limit allows stops the pool with one line saying all. */
+static bool count_start_failure(struct sm_pool *pool, int slot, const char *last,
+                                const char *last_line, double now, int *failures)
 {
+	char why[SM_POOL_REASON_MAX];
+	int n = sm_slot_start_failed(&pool->slots[slot], &pool->counters);
+
+	*failures = n;
+	if (pool->params.start_retries <= 0 || n < pool->params.start_retries)
+		return false;
+	if (last_line != NULL && last_line[0] != '\0')
+		snprintf(why, sizeof(why),
+		         "worker %d: %d start failures in a row, the last %s; its last stderr "
+		         "line: %.200s",
+		         slot, n, last, last_line);
+	else
+		snprintf(why, sizeof(why), "worker %d: %d start failures in a row, the last %s",
+		         slot, n, last);
+	sm_pool_fail(pool, why, now);
+	return true;
+}
+
+/* What a lost worker (gone without being retired) leads to. */
+struct loss {
+	int slot;
+	unsigned gen;
+	double lifetime;
+	bool start_failure;
+	bool exec_failure;
+	const char *reason;    /* the whole story, for a rollback or a failed start */
+	const char *last;      /* "exited with status 1", for the crash-loop line */
+	const char *last_line; /* its last stderr line, or NULL */
+};
+
+/* Replace it, give up, or roll the reload back.  Returns the restart
+ * delay, < 0 when not restarted. */
+static double on_loss(struct sm_pool *pool, const struct loss *l, double now, int *failures)
+{
+	*failures = 0;
 	if (pool->phase == SM_PHASE_STOPPING)
 		return -1;
-	if (gen == pool->serving_gen) {
-		if ((pool->phase == SM_PHASE_BOOT && !was_ready) || boot_failure) {
-			boot_fail(pool, reason, now);
+	if (l->gen == pool->serving_gen) {
+		/* Only an exec failure stops the first start at once. */
+		if (l->exec_failure && pool->phase == SM_PHASE_BOOT) {
+			sm_pool_fail(pool, l->reason, now);
 			return -1;
 		}
-		if (slot > pool->target)
+		if (l->start_failure &&
+		    count_start_failure(pool, l->slot, l->last, l->last_line, now, failures))
 			return -1;
-		double delay = sm_backoff_next(&pool->slots[slot].delay, lifetime);
-		pool->slots[slot].restart_at = now + delay;
-		return delay;
+		if (l->slot > pool->target)
+			return -1;
+		return sm_slot_restart(&pool->slots[l->slot], l->lifetime, now, &pool->counters);
 	}
-	if (pool->reloading && gen == pool->pending_gen)
-		rollback(pool, reason);
+	if (pool->reloading && l->gen == pool->pending_gen)
+		sm_pool_rollback(pool, l->reason);
 	return -1;
 }
 
-static struct sm_worker *add_worker(struct sm_pool *pool)
+struct sm_worker *sm_pool_add_worker(struct sm_pool *pool)
 {
 	if (pool->n_workers == pool->cap_workers) {
 		size_t cap = pool->cap_workers ? pool->cap_workers * 2 : 16;
-		struct sm_worker *more = realloc(pool->workers, cap * sizeof(*more));
-		if (more == NULL)
+		struct sm_worker *more;
+		if (sm_pidmap_reserve(&pool->by_pid, cap) < 0)
+			return NULL;
+		if ((more = realloc(pool->workers, cap * sizeof(*more))) == NULL)
 			return NULL;
 		pool->workers = more;
 		pool->cap_workers = cap;
@@ -238,19 +331,37 @@ static void remove_worker(struct sm_pool *pool, struct sm_worker *w)
 {
 	size_t i = (size_t)(w - pool->workers);
 
-	pool->workers[i] = pool->workers[--pool->n_workers];
+	if (w->pid > 0)
+		sm_pidmap_del(&pool->by_pid, w->pid);
+	if (i != --pool->n_workers) {
+		pool->workers[i] = pool->workers[pool->n_workers];
+		if (pool->workers[i].pid > 0)
+			sm_pidmap_put(&pool->by_pid, pool->workers[i].pid, (uint32_t)i);
+	}
+	pool->changes++;
 }
 
+/* Workers being spawned sit at the end of the table: search from there. */
 static struct sm_worker *find_spawning(struct sm_pool *pool, int slot, unsigned gen)
 {
 	size_t i;
 
-	for (i = 0; i < pool->n_workers; i++) {
+	for (i = pool->n_workers; i-- > 0;) {
 		struct sm_worker *w = &pool->workers[i];
 		if (w->state == SM_WORKER_SPAWNING && w->slot == slot && w->generation == gen)
 			return w;
 	}
 	return NULL;
+}
+
+void sm_pool_mark_ready(struct sm_pool *pool, struct sm_worker *w, double now)
+{
+	w->state = SM_WORKER_READY;
+	w->was_ready = true;
+	w->ready_at = now;
+	w->deadline = 0;
+	w->alive_at = 0;
+	pool->changes++;
 }
 
 void sm_pool_spawned(struct sm_pool *pool, int slot, unsigned gen, pid_t pid, double now)
@@ -260,38 +371,44 @@ void sm_pool_spawned(struct sm_pool *pool, int slot, unsigned gen, pid_t pid, do
 	if (w == NULL)
 		return;
 	w->pid = pid;
+	sm_pidmap_put(&pool->by_pid, pid, (uint32_t)(w - pool->workers));
 	w->started_at = now;
-	w->first_start = pool->phase == SM_PHASE_BOOT && gen == pool->serving_gen;
+	w->state = SM_WORKER_STARTING;
+	pool->changes++;
 	if (pool->params.ready_on_exec) {
-		w->state = SM_WORKER_READY;
-		w->was_ready = true;
-	} else {
-		w->state = SM_WORKER_STARTING;
-		w->deadline = pool->params.ready_timeout > 0 ? now + pool->params.ready_timeout : 0;
+		sm_pool_mark_ready(pool, w, now);
+		return;
 	}
+	w->deadline = pool->params.ready_timeout > 0 ? now + pool->params.ready_timeout : 0;
+	w->alive_at = pool->params.ready_alive > 0 ? now + pool->params.ready_alive : 0;
 }
 
 void sm_pool_spawn_failed(struct sm_pool *pool, int slot, unsigned gen, const char *reason,
-                          double now)
+                          bool by_app, double now)
 {
 	struct sm_worker *w = find_spawning(pool, slot, gen);
+	struct loss l = {.slot = slot,
+	                 .gen = gen,
+	                 .start_failure = by_app,
+	                 .exec_failure = true,
+	                 .reason = reason,
+	                 .last = reason};
+	int failures;
 
 	if (w == NULL)
 		return;
 	remove_worker(pool, w);
-	on_loss(pool, slot, gen, 0, false, false, reason, now);
+	snprintf(pool->slots[slot].last_exit, sizeof(pool->slots[slot].last_exit), "exec failed");
+	(void)on_loss(pool, &l, now, &failures);
 }
 
 int sm_pool_ready(struct sm_pool *pool, pid_t pid, double now)
 {
 	struct sm_worker *w = sm_pool_find(pool, pid);
 
-	(void)now;
 	if (w == NULL || w->state != SM_WORKER_STARTING)
 		return -1;
-	w->state = SM_WORKER_READY;
-	w->was_ready = true;
-	w->deadline = 0;
+	sm_pool_mark_ready(pool, w, now);
 	return 0;
 }
 
@@ -302,52 +419,93 @@ int sm_pool_watchdog(struct sm_pool *pool, pid_t pid, double now)
 	if (w == NULL || pool->params.watchdog_timeout <= 0 || w->state == SM_WORKER_STOPPING)
 		return -1;
 	w->watchdog_at = now + pool->params.watchdog_timeout;
+	w->watchdog_seen = true;
 	return 0;
 }
 
-int sm_pool_exited(struct sm_pool *pool, pid_t pid, const char *how, double now,
+int sm_pool_stopping(struct sm_pool *pool, pid_t pid, double now)
+{
+	struct sm_worker *w = sm_pool_find(pool, pid);
+
+	/* One already on its way out (reload, TTOU, recycling, shutdown)
+	 * changes nothing by saying so. */
+	if (w == NULL || w->state != SM_WORKER_READY || w->retire || w->recycle ||
+	    pool->phase == SM_PHASE_STOPPING)
+		return -1;
+	w->planned = true;
+	w->retire = true; /* its slot is free: the replacement starts now */
+	w->state = SM_WORKER_STOPPING;
+	w->deadline = now + pool->params.graceful_timeout;
+	pool->changes++;
+	return 0;
+}
+
+int sm_pool_recycle(struct sm_pool *pool, pid_t pid)
+{
+	struct sm_worker *w = sm_pool_find(pool, pid);
+
+	if (w == NULL || w->state != SM_WORKER_READY || w->retire || w->recycle || w->recycle_due ||
+	    w->generation != pool->serving_gen)
+		return -1;
+	w->recycle_due = true;
+	return 0;
+}
+
+int sm_pool_exited(struct sm_pool *pool, pid_t pid, int wstatus, const char *last_line, double now,
                    struct sm_exit_info *info)
 {
 	struct sm_worker *w = sm_pool_find(pool, pid);
-	char reason[SM_POOL_REASON_MAX];
-	bool retired, boot_failure;
+	char how[64], reason[SM_POOL_REASON_MAX];
+	struct sm_exit_facts f;
+	struct loss l;
+	bool retired;
 
 	if (w == NULL)
 		return -1;
-	info->slot = w->slot;
-	info->generation = w->generation;
-	info->lifetime = now - w->started_at;
-	info->was_ready = w->was_ready;
-	info->expected = w->retire;
-	info->restart_in = -1;
+	f = (struct sm_exit_facts){.wstatus = wstatus,
+	                           .lifetime = now - w->started_at,
+	                           .was_ready = w->was_ready,
+	                           .ready_on_exec = pool->params.ready_on_exec,
+	                           .timed_out = w->timed_out,
+	                           .recycled = w->planned || (w->recycle && w->retire)};
+	*info = (struct sm_exit_info){.slot = w->slot,
+	                              .generation = w->generation,
+	                              .lifetime = f.lifetime,
+	                              .was_ready = w->was_ready,
+	                              .expected = w->retire,
+	                              .planned = w->planned,
+	                              .recycled = w->recycle && w->retire,
+	                              .restart_in = -1};
 	retired = w->retire;
-	/* Under --ready exec a worker is "ready" the moment it exec'd, so one
-	 * that dies at once during the boot (bad config, missing secret) would
-	 * otherwise become a restart loop instead of a clear EX_UNAVAILABLE. */
-	boot_failure =
-	    w->first_start &&
-	    (!w->was_ready || (pool->params.ready_on_exec && info->lifetime < SM_BACKOFF_EARLY));
+	sm_slot_exited(&pool->slots[w->slot], &f, &pool->counters);
 	remove_worker(pool, w);
 	if (retired)
 		return 0;
+	sm_exit_describe(wstatus, how, sizeof(how));
+	info->start_failure = sm_exit_is_start_failure(&f);
 	snprintf(reason, sizeof(reason), "worker %d (pid %ld) %s %s", info->slot, (long)pid, how,
 	         info->was_ready ? "right after its start" : "before it was ready");
-	info->restart_in = on_loss(pool, info->slot, info->generation, info->lifetime,
-	                           info->was_ready, boot_failure, reason, now);
+	l = (struct loss){.slot = info->slot,
+	                  .gen = info->generation,
+	                  .lifetime = f.lifetime,
+	                  .start_failure = info->start_failure,
+	                  .reason = reason,
+	                  .last = how,
+	                  .last_line = last_line};
+	info->restart_in = on_loss(pool, &l, now, &info->failures);
 	return 0;
 }
 
-void sm_pool_scale(struct sm_pool *pool, int delta)
+int sm_pool_scale(struct sm_pool *pool, int delta)
 {
-	int target = pool->target + delta;
+	int *target = pool->reloading ? &pool->pending_target : &pool->target;
+	int wanted = *target + delta;
 
 	if (pool->phase == SM_PHASE_STOPPING)
-		return;
-	if (target < 1)
-		target = 1;
-	if (target > pool->params.max_workers)
-		target = pool->params.max_workers;
-	pool->target = target;
+		return *target;
+	*target = clamp_size(pool, wanted);
+	pool->changes++;
+	return wanted;
 }
 
 void sm_pool_reload(struct sm_pool *pool)
@@ -360,236 +518,8 @@ void sm_pool_reload(struct sm_pool *pool)
 		return;
 	}
 	pool->pending_gen = pool->next_gen++;
+	pool->pending_target = pool->target; /* until the new config says */
 	pool->reloading = true;
-	notice(pool, SM_ACT_RELOAD_START, NULL);
-}
-
-static void set_next(double *next, double at)
-{
-	if (at < *next)
-		*next = at;
-}
-
-/* Every action is made here: w gives its slot, generation and pid (NULL
- * for a notice); reason is copied into the action (NULL: none). */
-static struct sm_action make_action(enum sm_action_type type, const struct sm_worker *w, int sig,
-                                    const char *reason)
-{
-	struct sm_action a = {.type = type, .sig = sig};
-
-	if (w != NULL) {
-		a.slot = w->slot;
-		a.generation = w->generation;
-		a.pid = w->pid;
-	}
-	if (reason != NULL)
-		snprintf(a.reason, sizeof(a.reason), "%s", reason);
-	return a;
-}
-
-static struct sm_action kill_action(struct sm_worker *w, const char *reason)
-{
-	w->state = SM_WORKER_STOPPING;
-	w->killed = true;
-	return make_action(SM_ACT_KILL, w, SIGKILL, reason);
-}
-
-/* A worker asked to stop: the stop signal once (TERM once a shutdown turns
- * quick), then SIGKILL when the graceful (or quick) timeout is over. */
-static size_t step_stopping(struct sm_pool *pool, struct sm_worker *w, double now,
-                            struct sm_action *acts, size_t max, double *next)
-{
-	double grace = pool->quick ? SM_QUICK_TIMEOUT : pool->params.graceful_timeout;
-	char why[SM_POOL_REASON_MAX];
-	size_t n = 0;
-
-	if (w->state != SM_WORKER_STOPPING) {
-		int sig = pool->quick ? SIGTERM : pool->params.stop_signal;
-		w->state = SM_WORKER_STOPPING;
-		w->deadline = now + grace;
-		w->last_signal = sig;
-		acts[n++] = make_action(SM_ACT_SIGNAL, w, sig, NULL);
-		if (n == max)
-			return n;
-	}
-	if (w->killed)
-		return n;
-	if (pool->quick && w->last_signal != SIGTERM && w->retire) {
-		w->last_signal = SIGTERM;
-		acts[n++] = make_action(SM_ACT_SIGNAL, w, SIGTERM, NULL);
-		if (n == max)
-			return n;
-	}
-	if (now < w->deadline) {
-		set_next(next, w->deadline);
-		return n;
-	}
-	snprintf(why, sizeof(why), "did not stop within %g s", grace);
-	acts[n++] = kill_action(w, why);
-	return n;
-}
-
-/* Whether a deadline (0: none) has come; one still ahead is when to call
- * again. */
-static bool deadline_passed(double at, double now, double *next)
-{
-	if (at <= 0)
-		return false;
-	if (now < at) {
-		set_next(next, at);
-		return false;
-	}
-	return true;
-}
-
-/* A worker not ready by --ready-timeout is killed; at boot that fails the
- * boot, in a reload's new generation it rolls the reload back. */
-static size_t step_ready_timeout(struct sm_pool *pool, struct sm_worker *w, double now,
-                                 struct sm_action *act, double *next)
-{
-	char why[SM_POOL_REASON_MAX];
-
-	if (!deadline_passed(w->deadline, now, next))
-		return 0;
-	snprintf(why, sizeof(why), "worker %d (pid %ld) not ready after %g s", w->slot,
-	         (long)w->pid, pool->params.ready_timeout);
-	if (w->generation == pool->serving_gen && pool->phase == SM_PHASE_BOOT)
-		boot_fail(pool, why, now);
-	else if (pool->reloading && w->generation == pool->pending_gen)
-		rollback(pool, why);
-	*act = kill_action(w, why);
-	return 1;
-}
-
-/* A ready worker whose last WATCHDOG=1 is older than --timeout hangs. */
-static size_t step_watchdog(struct sm_pool *pool, struct sm_worker *w, double now,
-                            struct sm_action *act, double *next)
-{
-	char why[SM_POOL_REASON_MAX];
-
-	if (!deadline_passed(w->watchdog_at, now, next))
-		return 0;
-	snprintf(why, sizeof(why), "worker %d (pid %ld) sent no WATCHDOG=1 for %g s", w->slot,
-	         (long)w->pid, pool->params.watchdog_timeout);
-	*act = kill_action(w, why);
-	return 1;
-}
-
-/* Each worker against its deadline: stop what is retiring, SIGKILL what
- * overstayed its stop, kill what never got ready or stopped answering. */
-static size_t step_stops(struct sm_pool *pool, double now, struct sm_action *acts, size_t max,
-                         double *next)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < pool->n_workers && n < max; i++) {
-		struct sm_worker *w = &pool->workers[i];
-
-		if (w->state == SM_WORKER_SPAWNING)
-			continue;
-		if (w->retire || w->state == SM_WORKER_STOPPING)
-			n += step_stopping(pool, w, now, acts + n, max - n, next);
-		else if (w->state == SM_WORKER_STARTING)
-			n += step_ready_timeout(pool, w, now, acts + n, next);
-		else
-			n += step_watchdog(pool, w, now, acts + n, next);
-	}
-	return n;
-}
-
-/* Fill the empty slots 1..target of gen; serving slots honour backoff. */
-static size_t step_spawns(struct sm_pool *pool, unsigned gen, double now, struct sm_action *acts,
-                          size_t max, double *next)
-{
-	size_t n = 0;
-	int slot;
-
-	for (slot = 1; slot <= pool->target && n < max; slot++) {
-		struct sm_worker *w;
-
-		if (slot_holder(pool, gen, slot) != NULL)
-			continue;
-		if (gen == pool->serving_gen && pool->slots[slot].restart_at > now) {
-			set_next(next, pool->slots[slot].restart_at);
-			continue;
-		}
-		if ((w = add_worker(pool)) == NULL)
-			break; /* out of memory: try again at the next event */
-		w->slot = slot;
-		w->generation = gen;
-		w->state = SM_WORKER_SPAWNING;
-		acts[n++] = make_action(SM_ACT_SPAWN, w, 0, NULL);
-	}
-	return n;
-}
-
-static bool all_ready(const struct sm_pool *pool, unsigned gen)
-{
-	size_t i;
-	int ready = 0;
-
-	for (i = 0; i < pool->n_workers; i++) {
-		const struct sm_worker *w = &pool->workers[i];
-		if (w->generation == gen && !w->retire && w->slot <= pool->target &&
-		    w->state == SM_WORKER_READY)
-			ready++;
-	}
-	return ready == pool->target;
-}
-
-/* A notice, or the exit with its code: an action of its own. */
-static size_t one(struct sm_action *acts, enum sm_action_type type, int code, const char *reason)
-{
-	acts[0] = make_action(type, NULL, 0, reason);
-	acts[0].code = code;
-	return 1;
-}
-
-size_t sm_pool_step(struct sm_pool *pool, double now, struct sm_action *acts, size_t max,
-                    double *next_deadline)
-{
-	size_t n;
-
-	*next_deadline = INFINITY;
-	if (max == 0)
-		return 0;
-	if (pool->n_notices > 0) {
-		enum sm_action_type type = (enum sm_action_type)pool->notices[0];
-		memmove(pool->notices, pool->notices + 1,
-		        --pool->n_notices * sizeof(pool->notices[0]));
-		return one(acts, type, 0, pool->notice_reason);
-	}
-	if (pool->phase != SM_PHASE_STOPPING)
-		retire_where(pool, is_above_target);
-	n = step_stops(pool, now, acts, max, next_deadline);
-	if (n > 0)
-		return n;
-	if (pool->phase == SM_PHASE_STOPPING) {
-		if (pool->n_workers > 0 || pool->exit_sent)
-			return 0;
-		pool->exit_sent = true;
-		return one(acts, SM_ACT_EXIT, pool->exit_code,
-		           pool->exit_code != 0 ? pool->reason : NULL);
-	}
-	n = step_spawns(pool, pool->serving_gen, now, acts, max, next_deadline);
-	if (pool->reloading && n < max)
-		n += step_spawns(pool, pool->pending_gen, now, acts + n, max - n, next_deadline);
-	if (n > 0)
-		return n;
-	if (pool->phase == SM_PHASE_BOOT && all_ready(pool, pool->serving_gen)) {
-		pool->phase = SM_PHASE_RUNNING;
-		return one(acts, SM_ACT_BOOTED, 0, NULL);
-	}
-	if (pool->reloading && all_ready(pool, pool->pending_gen)) {
-		pool->serving_gen = pool->pending_gen;
-		pool->reloading = false;
-		retire_where(pool, is_not_serving);
-		return one(acts, SM_ACT_RELOADED, 0, NULL);
-	}
-	if (pool->reload_again && pool->phase == SM_PHASE_RUNNING && !pool->reloading) {
-		pool->reload_again = false;
-		sm_pool_reload(pool);
-		return sm_pool_step(pool, now, acts, max, next_deadline);
-	}
-	return 0;
+	pool->changes++;
+	sm_pool_notice(pool, SM_ACT_RELOAD_START, NULL);
 }

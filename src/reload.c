@@ -43,22 +43,86 @@ void sm_reload_pool_params(const struct sm_config *cfg, struct sm_pool_params *p
 	    .max_workers = cfg->max_workers,
 	    .stop_signal = cfg->stop_signal,
 	    .graceful_timeout = cfg->graceful_timeout,
-	    .ready_timeout = cfg->ready == SM_READY_NOTIFY ? cfg->ready_timeout : 0,
+	    .ready_timeout = cfg->ready == SM_READY_EXEC ? 0 : cfg->ready_timeout,
+	    .ready_alive = cfg->ready == SM_READY_ALIVE ? cfg->ready_alive : 0,
 	    .watchdog_timeout = cfg->timeout,
+	    .max_age = cfg->max_worker_age,
+	    .start_retries = cfg->start_retries,
 	    .ready_on_exec = cfg->ready == SM_READY_EXEC,
 	};
 }
 
-bool sm_reload_same_binds(const struct sm_config *a, const struct sm_config *b)
+static bool strings_differ(const char *x, const char *y)
+{
+	return (x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0);
+}
+
+static bool chowns_differ(const struct sm_config *a, const struct sm_config *b)
 {
 	size_t i;
 
-	if (a->n_binds != b->n_binds || a->backlog != b->backlog || a->reuse_port != b->reuse_port)
-		return false;
+	if (a->n_chowns != b->n_chowns)
+		return true;
+	for (i = 0; i < a->n_chowns; i++)
+		if (strcmp(a->chowns[i].path, b->chowns[i].path) != 0 ||
+		    a->chowns[i].mode != b->chowns[i].mode)
+			return true;
+	return false;
+}
+
+static bool require_env_differs(const struct sm_config *a, const struct sm_config *b)
+{
+	size_t i;
+
+	if (a->n_require_env != b->n_require_env)
+		return true;
+	for (i = 0; i < a->n_require_env; i++)
+		if (strcmp(a->require_env[i].name, b->require_env[i].name) != 0 ||
+		    strings_differ(a->require_env[i].forbidden, b->require_env[i].forbidden))
+			return true;
+	return false;
+}
+
+static bool binds_differ(const struct sm_config *a, const struct sm_config *b)
+{
+	size_t i;
+
+	if (a->n_binds != b->n_binds)
+		return true;
 	for (i = 0; i < a->n_binds; i++)
 		if (strcmp(a->binds[i], b->binds[i]) != 0)
-			return false;
-	return true;
+			return true;
+	return false;
+}
+
+bool sm_reload_option_changed(const struct sm_config *a, const struct sm_config *b,
+                              const char *name)
+{
+	if (strcmp(name, "max-workers") == 0)
+		return a->max_workers != b->max_workers;
+	if (strcmp(name, "user") == 0)
+		return strings_differ(a->user, b->user);
+	if (strcmp(name, "group") == 0)
+		return strings_differ(a->group, b->group);
+	if (strcmp(name, "umask") == 0)
+		return a->umask_set != b->umask_set || a->umask != b->umask;
+	if (strcmp(name, "chown") == 0)
+		return chowns_differ(a, b);
+	if (strcmp(name, "require-env") == 0)
+		return require_env_differs(a, b);
+	if (strcmp(name, "bind") == 0)
+		return binds_differ(a, b);
+	if (strcmp(name, "backlog") == 0)
+		return a->backlog != b->backlog;
+	if (strcmp(name, "reuse-port") == 0)
+		return a->reuse_port != b->reuse_port;
+	if (strcmp(name, "log-file") == 0)
+		return strings_differ(a->log_file, b->log_file);
+	if (strcmp(name, "pid-file") == 0)
+		return strings_differ(a->pid_file, b->pid_file);
+	if (strcmp(name, "allow-new-privs") == 0)
+		return a->allow_new_privs != b->allow_new_privs;
+	return false; /* one it cannot compare is not reported */
 }
 
 /* The current config stays in force unless all of the new one is valid. */
@@ -105,29 +169,31 @@ void sm_reload_cancel(struct sm_reload *r)
 	r->next = NULL;
 }
 
-void sm_reload_begin(struct sm_reload *r, size_t n_listen)
+void sm_reload_begin(struct sm_reload *r)
 {
+	const char *name;
+	size_t i;
+
 	memcpy(r->path, r->next_path, sizeof(r->path));
-	/* Sockets were bound before privileges were dropped; a new address
-	 * (a port below 1024 above all) cannot be bound now. */
-	if (r->next != NULL && !sm_reload_same_binds(r->cfg, r->next))
-		sm_warnx("reload: --bind, --backlog and --reuse-port take effect only at start; "
-		         "keeping the %zu listening sockets bound then",
-		         n_listen);
+	if (r->next == NULL)
+		return;
+	/* What the root phase did once (sockets bound, paths given away, the
+	 * drop) cannot be done again as USER: said, then kept as it was. */
+	for (i = 0; (name = sm_config_option(i)) != NULL; i++)
+		if (!sm_config_reloadable(name) && sm_reload_option_changed(r->cfg, r->next, name))
+			sm_warnx("`%s` changed in the config: takes effect at the next start",
+			         name);
 }
 
-int sm_reload_commit(struct sm_reload *r)
+void sm_reload_commit(struct sm_reload *r)
 {
 	struct sm_config *cfg = r->next;
-	int delta;
 
 	if (cfg == NULL)
-		return 0;
+		return;
 	r->next = NULL;
-	delta = cfg->workers - r->cfg->workers;
 	config_drop(r->own);
 	r->own = cfg;
 	r->cfg = cfg;
 	sm_log_setup(cfg->log_level, cfg->log_format);
-	return delta;
 }

@@ -20,8 +20,9 @@ static const char *const wstate_names[] = {
     [SM_WSTATE_STOPPING] = "stopping",
 };
 static const char *const cause_names[] = {
-    [SM_EXIT_STATUS] = "status",     [SM_EXIT_SIGNAL] = "signal",   [SM_EXIT_TIMEOUT] = "timeout",
-    [SM_EXIT_RECYCLED] = "recycled", [SM_EXIT_STOPPED] = "stopped",
+    [SM_CAUSE_STATUS] = "status",   [SM_CAUSE_SIGNAL] = "signal",
+    [SM_CAUSE_TIMEOUT] = "timeout", [SM_CAUSE_RECYCLED] = "recycled",
+    [SM_CAUSE_STOPPED] = "stopped",
 };
 
 int sm_counters_init(struct sm_counters *c, int max_workers)
@@ -49,10 +50,10 @@ void sm_counters_free(struct sm_counters *c)
 	c->max_slot = 0;
 }
 
-void sm_counters_exit(struct sm_counters *c, int slot, int wstatus, enum sm_exit_cause cause,
+void sm_counters_exit(struct sm_counters *c, int slot, int wstatus, enum sm_status_cause cause,
                       bool restarted, bool start_failure)
 {
-	if (cause >= 0 && cause < SM_EXIT_CAUSES)
+	if (cause >= 0 && cause < SM_CAUSE_CAUSES)
 		c->exits[cause]++;
 	c->restarts += restarted;
 	c->start_failures += start_failure;
@@ -192,11 +193,11 @@ void sm_status_text(const struct sm_status *st, struct sm_buf *out)
 	              "%llu\nlog lines written %llu, dropped %llu\n",
 	              (unsigned long long)c->restarts, (unsigned long long)c->start_failures,
 	              (unsigned long long)c->reloads_ok, (unsigned long long)c->reloads_failed,
-	              (unsigned long long)c->exits[SM_EXIT_STATUS],
-	              (unsigned long long)c->exits[SM_EXIT_SIGNAL],
-	              (unsigned long long)c->exits[SM_EXIT_TIMEOUT],
-	              (unsigned long long)c->exits[SM_EXIT_RECYCLED],
-	              (unsigned long long)c->exits[SM_EXIT_STOPPED],
+	              (unsigned long long)c->exits[SM_CAUSE_STATUS],
+	              (unsigned long long)c->exits[SM_CAUSE_SIGNAL],
+	              (unsigned long long)c->exits[SM_CAUSE_TIMEOUT],
+	              (unsigned long long)c->exits[SM_CAUSE_RECYCLED],
+	              (unsigned long long)c->exits[SM_CAUSE_STOPPED],
 	              (unsigned long long)st->log_lines_written,
 	              (unsigned long long)st->log_lines_dropped);
 }
@@ -259,7 +260,7 @@ void sm_status_json(const struct sm_status *st, struct sm_buf *out)
 	              (unsigned long long)c->reloads_ok, (unsigned long long)c->reloads_failed,
 	              (unsigned long long)st->log_lines_written,
 	              (unsigned long long)st->log_lines_dropped);
-	for (i = 0; i < SM_EXIT_CAUSES; i++)
+	for (i = 0; i < SM_CAUSE_CAUSES; i++)
 		sm_buf_printf(out, "%s\"%s\":%llu", i == 0 ? "" : ",", cause_names[i],
 		              (unsigned long long)c->exits[i]);
 	sm_buf_str(out, "}}}\n");
@@ -305,7 +306,7 @@ void sm_status_metrics(const struct sm_status *st, struct sm_buf *out)
 	              "sentrik_master_reloads_total{result=\"failed\"} %llu\n",
 	              (unsigned long long)c->reloads_ok, (unsigned long long)c->reloads_failed);
 	metric_head(out, "worker_exits_total", "counter", "Worker exits by cause.");
-	for (i = 0; i < SM_EXIT_CAUSES; i++)
+	for (i = 0; i < SM_CAUSE_CAUSES; i++)
 		sm_buf_printf(out, "sentrik_master_worker_exits_total{cause=\"%s\"} %llu\n",
 		              cause_names[i], (unsigned long long)c->exits[i]);
 	metric_one(out, "restarts_total", "counter",

@@ -48,6 +48,9 @@ int sm_capture_pipes(struct sm_capture_stream *streams[2], int child_fds[2], int
 void sm_capture_stream_started(struct sm_capture_stream *s, pid_t pid);
 int sm_capture_stream_fd(const struct sm_capture_stream *s);
 pid_t sm_capture_stream_pid(const struct sm_capture_stream *s);
+/* A stderr stream's last non-empty line (cut at 159 bytes, NUL bytes end
+ * it early), or NULL: what a crash-loop message quotes. */
+const char *sm_capture_stream_last_line(const struct sm_capture_stream *s);
 enum sm_capture_state {
 	SM_CAPTURE_MORE,  /* keep watching */
 	SM_CAPTURE_PAUSE, /* the sink is full: stop watching until it is writable */

@@ -24,7 +24,8 @@ enum sm_log_format {
 };
 enum sm_ready_mode {
 	SM_READY_EXEC,
-	SM_READY_NOTIFY
+	SM_READY_NOTIFY,
+	SM_READY_ALIVE /* alive ready_alive seconds, or READY=1 */
 };
 
 /* What a parse asks of main.c when nothing failed: start, or print the
@@ -72,7 +73,11 @@ struct sm_config {
 	double graceful_timeout;
 	int stop_signal;
 	enum sm_ready_mode ready;
+	double ready_alive; /* SEC of --ready alive:SEC */
 	double ready_timeout;
+	int start_retries;     /* 0 = never give up */
+	double max_worker_age; /* 0 = off */
+	long max_worker_rss;   /* MiB; 0 = off */
 	double timeout;
 	uint64_t forward; /* bit (sig - 1) set for each --forward SIG */
 	bool allow_new_privs;

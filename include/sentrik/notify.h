@@ -53,10 +53,14 @@ void sm_notifier_close(struct sm_notifier *n);
  * A lost datagram only costs the manager a status line, so a failure is
  * logged at debug level. */
 void sm_notifier_tell(const struct sm_notifier *n, const char *text);
-/* READY=1 with the pool's state (MAINPID the first time), or with why set
- * after a failed reload, why generation keeps serving. */
-void sm_notifier_ready(struct sm_notifier *n, int workers, unsigned generation, const char *why);
-void sm_notifier_reloading(const struct sm_notifier *n, unsigned generation);
+/* READY=1 with the pool's state as status (MAINPID the first time), or
+ * with why set after a failed reload, why generation keeps serving. */
+void sm_notifier_ready(struct sm_notifier *n, const char *status, unsigned generation,
+                       const char *why);
+/* STATUS= alone: the pool's state changed ("3/4 workers ready, ..."). */
+void sm_notifier_status(const struct sm_notifier *n, const char *status);
+/* RELOADING=1 with MONOTONIC_USEC and status. */
+void sm_notifier_reloading(const struct sm_notifier *n, const char *status);
 /* STOPPING=1, once. */
 void sm_notifier_stopping(struct sm_notifier *n);
 

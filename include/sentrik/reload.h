@@ -38,13 +38,16 @@ void sm_reload_pool_params(const struct sm_config *cfg, struct sm_pool_params *p
 int sm_reload_read(struct sm_reload *r, unsigned serving_gen);
 /* The reload stops before it began: forget what was read. */
 void sm_reload_cancel(struct sm_reload *r);
-/* The new generation starts: it is spawned from next_path (and r->next). */
-void sm_reload_begin(struct sm_reload *r, size_t n_listen);
-/* The new generation took over: r->next is in force.  Returns how many
- * more (or fewer) workers it wants than the config it replaced. */
-int sm_reload_commit(struct sm_reload *r);
+/* The new generation starts: it is spawned from next_path (and r->next);
+ * each setting a reload cannot change that the config changed gets one
+ * warning line. */
+void sm_reload_begin(struct sm_reload *r);
+/* The new generation took over: r->next is in force. */
+void sm_reload_commit(struct sm_reload *r);
 
-/* Whether --bind, --backlog and --reuse-port are the same in both. */
-bool sm_reload_same_binds(const struct sm_config *a, const struct sm_config *b);
+/* Whether the option NAME (a long name) differs between a and b; false
+ * for a reloadable one or one it does not know. */
+bool sm_reload_option_changed(const struct sm_config *a, const struct sm_config *b,
+                              const char *name);
 
 #endif

@@ -27,13 +27,13 @@ enum sm_status_wstate {
 };
 
 /* Why a worker exited, for the counters. */
-enum sm_exit_cause {
-	SM_EXIT_STATUS,   /* it exited by itself, unasked */
-	SM_EXIT_SIGNAL,   /* a signal the master did not send killed it */
-	SM_EXIT_TIMEOUT,  /* the master killed it: ready, watchdog or stop timeout */
-	SM_EXIT_RECYCLED, /* replaced on purpose (restart SLOT, recycling) */
-	SM_EXIT_STOPPED,  /* asked to stop: reload, scale down, shutdown */
-	SM_EXIT_CAUSES,
+enum sm_status_cause {
+	SM_CAUSE_STATUS,   /* it exited by itself, unasked */
+	SM_CAUSE_SIGNAL,   /* a signal the master did not send killed it */
+	SM_CAUSE_TIMEOUT,  /* the master killed it: ready, watchdog or stop timeout */
+	SM_CAUSE_RECYCLED, /* replaced on purpose (restart SLOT, recycling) */
+	SM_CAUSE_STOPPED,  /* asked to stop: reload, scale down, shutdown */
+	SM_CAUSE_CAUSES,
 };
 
 #define SM_EXIT_NONE (-1) /* no exit recorded yet */
@@ -46,7 +46,7 @@ struct sm_counters {
 	uint64_t start_failures;
 	uint64_t reloads_ok;
 	uint64_t reloads_failed;
-	uint64_t exits[SM_EXIT_CAUSES];
+	uint64_t exits[SM_CAUSE_CAUSES];
 	uint32_t *slot_restarts;
 	int *slot_last_exit; /* a wait status + 1; 0: no exit yet */
 	int max_slot;
@@ -56,7 +56,7 @@ int sm_counters_init(struct sm_counters *c, int max_workers);
 void sm_counters_free(struct sm_counters *c);
 /* One worker of slot exited with wait status wstatus, for cause; restarted
  * and start_failure as the pool judged it. */
-void sm_counters_exit(struct sm_counters *c, int slot, int wstatus, enum sm_exit_cause cause,
+void sm_counters_exit(struct sm_counters *c, int slot, int wstatus, enum sm_status_cause cause,
                       bool restarted, bool start_failure);
 
 struct sm_status_worker {

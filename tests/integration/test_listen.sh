@@ -167,7 +167,7 @@ t_outer_variables_never_leak() {
 		"$PROBE" --record "$SM_TMP/recenv" --notify READY=1 2>"$SM_LOG" &
 	SM_PID=$!
 	track "$SM_PID"
-	wait_for 5 grep -q "workers ready" "$SM_LOG" || fail "not ready"
+	wait_for 5 grep -q "ready, generation" "$SM_LOG" || fail "not ready"
 	wait_for 5 sh -c "ls $SM_TMP/recenv/ | grep -qx 'w1\.[0-9]*'" || fail "no record"
 	f=$(ls "$SM_TMP"/recenv/w1.* | grep -v '\.tmp$')
 	grep -q "^LISTEN_" "$f" && fail "LISTEN_* leaked: $(grep ^LISTEN_ "$f")"
@@ -175,9 +175,9 @@ t_outer_variables_never_leak() {
 	# The worker's own socket, in the master's runtime directory.
 	grep -Eq "^NOTIFY_SOCKET=/.*sentrik-master.$SM_PID/notify\.[0-9]+\$" "$f" ||
 		fail "NOTIFY_SOCKET is not the master's: $(grep NOTIFY "$f")"
-	# Without --ready notify and --timeout there is no NOTIFY_SOCKET at all.
+	# Under --ready exec without --timeout there is no NOTIFY_SOCKET at all.
 	rm -rf "$SM_TMP/rec2"; mkdir -p "$SM_TMP/rec2"
-	NOTIFY_SOCKET=/nonexistent/outer sm_start -w 1 -- "$PROBE" --record "$SM_TMP/rec2"
+	NOTIFY_SOCKET=/nonexistent/outer sm_start -w 1 --ready exec -- "$PROBE" --record "$SM_TMP/rec2"
 	wait_for 5 sh -c "ls $SM_TMP/rec2/ | grep -qx 'w1\.[0-9]*'" || fail "worker did not start"
 	grep -q "^NOTIFY_SOCKET" $(ls "$SM_TMP"/rec2/w1.* | grep -v '\.tmp$') && fail "NOTIFY_SOCKET set without need"
 	return 0
@@ -187,7 +187,7 @@ t_python_example_serves_and_stops() {
 	local app
 	app="$(cd "$(dirname "$0")/../.." && pwd)/examples/python-app/app.py"
 	sm_start -w 2 --ready notify --ready-timeout 20 --bind 127.0.0.1:0 -- python3 "$app"
-	wait_for 20 grep -q "workers ready" "$SM_LOG" || fail "python workers not ready"
+	wait_for 20 grep -q "ready, generation" "$SM_LOG" || fail "python workers not ready"
 	wait_for 5 port_known || fail "master holds no listening socket"
 	ids_seen "http://127.0.0.1:$PORT/" 2 15 || fail "not both python workers answered"
 	kill -TERM "$SM_PID"

@@ -24,7 +24,7 @@ t_text_format_pieces_and_last_line() {
 	sm_start -w 1 --log-file "$f" -- "$LINES" --count 3 --long 20480 --tail "no newline" --hold
 	wait_for 5 grep -q 'stdout+: ' "$f" || fail "no piece in $f"
 	wait_for 5 sh -c "[ \$(grep -c ' worker 1\[' $f) -ge 5 ]" || fail "lines missing"
-	grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z sentrik-master\['"$SM_PID"'\] INFO: starting 1 workers' "$f" ||
+	grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z sentrik-master\['"$SM_PID"'\] INFO: starting 1 worker ' "$f" ||
 		fail "master line format: $(head -1 "$f")"
 	pid=$(children "$SM_PID" | head -1)
 	grep -Eq '^[0-9T:.-]{23}Z worker 1\['"$pid"'\] stdout: w1 00000003 \.+$' "$f" ||

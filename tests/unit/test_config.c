@@ -81,8 +81,12 @@ static void defaults(void **state)
 	assert_int_equal(cfg.log_level, SM_LOG_INFO);
 	assert_true(cfg.graceful_timeout == 30);
 	assert_int_equal(cfg.stop_signal, SIGTERM);
-	assert_int_equal(cfg.ready, SM_READY_EXEC);
+	assert_int_equal(cfg.ready, SM_READY_ALIVE);
+	assert_true(cfg.ready_alive == 1);
 	assert_true(cfg.ready_timeout == 60);
+	assert_int_equal(cfg.start_retries, 5);
+	assert_true(cfg.max_worker_age == 0);
+	assert_int_equal(cfg.max_worker_rss, 0);
 	assert_true(cfg.timeout == 0);
 	assert_int_equal(cfg.forward, 0);
 	assert_false(cfg.allow_new_privs);
@@ -261,7 +265,9 @@ static void abbreviations_refused(void **state)
 	(void)state;
 	USAGE("unknown option '--pid' (did you mean --pid-file?)", "--pid", "x", "app");
 	USAGE("unknown option '--pid' (did you mean --pid-file?)", "--pid=x", "app");
-	USAGE("unknown option '--max' (did you mean --max-workers?)", "--max", "3", "app");
+	USAGE("unknown option '--max' (did you mean --max-workers, --max-worker-age or "
+	      "--max-worker-rss?)",
+	      "--max", "3", "app");
 	USAGE("unknown option '--conf' (did you mean --config?)", "--conf", "/x", "app");
 	USAGE("unknown option '--re' (did you mean --require-env, --reuse-port, --ready or "
 	      "--ready-timeout?)",
@@ -425,8 +431,18 @@ static void malformed_values(void **state)
 	      "--ready-timeout", "soon", "app");
 	USAGE("--timeout: invalid value '' (expected seconds, e.g. 30 or 0.5)",
 	      "--timeout=", "app");
-	USAGE("--ready: invalid value 'later' (expected exec or notify)", "--ready", "later",
-	      "app");
+	USAGE("--ready: invalid value 'later' (expected exec, notify or alive:SEC)", "--ready",
+	      "later", "app");
+	USAGE("--ready: invalid value 'alive:x' (expected alive:SEC, e.g. alive:1)", "--ready",
+	      "alive:x", "app");
+	USAGE("--ready: invalid value 'alive:0' (expected alive:SEC, e.g. alive:1)", "--ready",
+	      "alive:0", "app");
+	USAGE("--ready: alive:5 is not below --ready-timeout 5", "--ready", "alive:5",
+	      "--ready-timeout", "5", "app");
+	USAGE("--start-retries: invalid value '-1' (expected a number, 0 = forever)",
+	      "--start-retries", "-1", "app");
+	USAGE("--max-worker-rss: invalid value '1.5' (expected MiB, 0 = off)", "--max-worker-rss",
+	      "1.5", "app");
 	USAGE("--stop-signal: unknown signal 'FOO'", "--stop-signal", "FOO", "app");
 	USAGE("--stop-signal: unknown signal '0'", "--stop-signal", "0", "app");
 	USAGE("--stop-signal: unknown signal 'STOP'", "--stop-signal", "STOP", "app");
@@ -752,7 +768,7 @@ static void help_lists_the_table(void **state)
 		assert_true(prev == NULL || at > prev);
 		prev = at;
 	}
-	assert_int_equal(i, 30);
+	assert_int_equal(i, 33);
 	assert_non_null(strstr(text, "  -w, --workers N|auto      pool size"));
 	assert_non_null(strstr(text, "      --require-env NAME[!=VALUE]  refuse"));
 	assert_non_null(strstr(text, "  -V, --version             version\n"));

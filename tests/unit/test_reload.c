@@ -55,14 +55,15 @@ static void read_commit_and_cancel(void **state)
 	assert_null(r.next);
 	assert_ptr_equal(r.cfg, &cfg);
 
-	/* the command line now asks for 5 workers: commit says +3 */
+	/* the command line now asks for 5 workers: in force after commit */
 	argv[2] = ARG("5");
 	assert_int_equal(sm_reload_read(&r, 0), 0);
-	sm_reload_begin(&r, 0);
-	assert_int_equal(sm_reload_commit(&r), 3);
+	sm_reload_begin(&r);
+	sm_reload_commit(&r);
 	assert_null(r.next);
 	assert_int_equal(r.cfg->workers, 5);
-	assert_int_equal(sm_reload_commit(&r), 0); /* nothing pending */
+	sm_reload_commit(&r); /* nothing pending: nothing changes */
+	assert_int_equal(r.cfg->workers, 5);
 
 	/* a command line that no longer parses is refused */
 	argv[2] = ARG("zero");
@@ -82,10 +83,51 @@ static void binds_compared(void **state)
 	(void)state;
 	parse_into(&ca, 4, a);
 	parse_into(&cb, 4, a);
-	assert_true(sm_reload_same_binds(&ca, &cb));
+	assert_false(sm_reload_option_changed(&ca, &cb, "bind"));
 	sm_config_free(&cb);
 	parse_into(&cb, 4, b);
-	assert_false(sm_reload_same_binds(&ca, &cb));
+	assert_true(sm_reload_option_changed(&ca, &cb, "bind"));
+	assert_false(sm_reload_option_changed(&ca, &cb, "backlog"));
+	sm_config_free(&ca);
+	sm_config_free(&cb);
+}
+
+/* Each setting a reload cannot change is compared on its own. */
+static void fixed_settings_compared(void **state)
+{
+	char *a[] = {ARG("sentrik-master"),
+	             ARG("-u"),
+	             ARG("app"),
+	             ARG("--umask"),
+	             ARG("027"),
+	             ARG("--chown"),
+	             ARG("/var/x"),
+	             ARG("--log-file"),
+	             ARG("/l"),
+	             ARG("sh"),
+	             NULL};
+	char *b[] = {ARG("sentrik-master"),
+	             ARG("-u"),
+	             ARG("web"),
+	             ARG("--umask"),
+	             ARG("022"),
+	             ARG("--chown"),
+	             ARG("/var/x:0700"),
+	             ARG("--log-file"),
+	             ARG("/l"),
+	             ARG("sh"),
+	             NULL};
+	struct sm_config ca, cb;
+
+	(void)state;
+	parse_into(&ca, 10, a);
+	parse_into(&cb, 10, b);
+	assert_true(sm_reload_option_changed(&ca, &cb, "user"));
+	assert_true(sm_reload_option_changed(&ca, &cb, "umask"));
+	assert_true(sm_reload_option_changed(&ca, &cb, "chown"));
+	assert_false(sm_reload_option_changed(&ca, &cb, "log-file"));
+	assert_false(sm_reload_option_changed(&ca, &cb, "group"));
+	assert_false(sm_reload_option_changed(&ca, &cb, "no-such-option"));
 	sm_config_free(&ca);
 	sm_config_free(&cb);
 }
@@ -101,10 +143,23 @@ static void pool_params_follow_ready_mode(void **state)
 	sm_reload_pool_params(&cfg, &p);
 	assert_int_equal(p.workers, 3);
 	assert_int_equal(p.max_workers, cfg.max_workers);
-	assert_int_equal(p.ready_on_exec, cfg.ready == SM_READY_EXEC);
-	if (cfg.ready != SM_READY_NOTIFY)
-		assert_true(p.ready_timeout == 0);
+	/* the default: alive:1, with the ready timeout and the crash-loop limit */
+	assert_int_equal(cfg.ready, SM_READY_ALIVE);
+	assert_false(p.ready_on_exec);
+	assert_true(p.ready_alive == 1);
+	assert_true(p.ready_timeout == 60);
+	assert_int_equal(p.start_retries, 5);
+	assert_true(p.max_age == 0);
 	sm_config_free(&cfg);
+	/* under exec nothing times out */
+	{
+		char *ex[] = {ARG("sentrik-master"), ARG("--ready"), ARG("exec"), ARG("sh"), NULL};
+		parse_into(&cfg, 4, ex);
+		sm_reload_pool_params(&cfg, &p);
+		assert_true(p.ready_on_exec);
+		assert_true(p.ready_timeout == 0 && p.ready_alive == 0);
+		sm_config_free(&cfg);
+	}
 }
 
 int main(void)
@@ -113,6 +168,7 @@ int main(void)
 	    cmocka_unit_test(init_needs_the_command),
 	    cmocka_unit_test(read_commit_and_cancel),
 	    cmocka_unit_test(binds_compared),
+	    cmocka_unit_test(fixed_settings_compared),
 	    cmocka_unit_test(pool_params_follow_ready_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,17 +69,17 @@ static void snapshot_of_a_booted_pool(void **state)
 	assert_true(sm_status_healthy(&st));
 	assert_true(sm_status_all_ready(&st));
 	/* Slot 3 dies: restarted later; readyz says no meanwhile. */
-	sm_counters_exit(&c, 3, 9, SM_EXIT_SIGNAL, true, false); /* 9: killed by SIGKILL */
+	sm_counters_exit(&c, 3, 9, SM_CAUSE_SIGNAL, true, false); /* 9: killed by SIGKILL */
 	{
 		struct sm_exit_info info;
-		assert_int_equal(sm_pool_exited(&pool, 102, "was killed", 2.8, &info), 0);
+		assert_int_equal(sm_pool_exited(&pool, 102, 9, NULL, 2.8, &info), 0);
 	}
 	snap(&st, &pool, &c, 3);
 	assert_int_equal(st.n_workers, 3);
 	assert_true(sm_status_healthy(&st));
 	assert_false(sm_status_all_ready(&st));
 	assert_int_equal(st.counters.restarts, 1);
-	assert_int_equal(st.counters.exits[SM_EXIT_SIGNAL], 1);
+	assert_int_equal(st.counters.exits[SM_CAUSE_SIGNAL], 1);
 	sm_status_free(&st);
 	sm_counters_free(&c);
 	sm_pool_free(&pool);
@@ -91,17 +91,17 @@ static void counters_per_slot(void **state)
 
 	(void)state;
 	assert_int_equal(sm_counters_init(&c, 2), 0);
-	sm_counters_exit(&c, 2, 1 << 8, SM_EXIT_STATUS, true, true); /* status 1 */
-	sm_counters_exit(&c, 2, 9, SM_EXIT_SIGNAL, true, false);
-	sm_counters_exit(&c, 1, 0, SM_EXIT_STOPPED, false, false);
-	sm_counters_exit(&c, 7, 0, SM_EXIT_STOPPED, false, false); /* out of range: totals only */
+	sm_counters_exit(&c, 2, 1 << 8, SM_CAUSE_STATUS, true, true); /* status 1 */
+	sm_counters_exit(&c, 2, 9, SM_CAUSE_SIGNAL, true, false);
+	sm_counters_exit(&c, 1, 0, SM_CAUSE_STOPPED, false, false);
+	sm_counters_exit(&c, 7, 0, SM_CAUSE_STOPPED, false, false); /* out of range: totals only */
 	assert_int_equal(c.slot_restarts[2], 2);
 	assert_int_equal(c.slot_restarts[1], 0);
 	assert_int_equal(c.slot_last_exit[2], 9 + 1);
 	assert_int_equal(c.slot_last_exit[1], 0 + 1);
 	assert_int_equal(c.restarts, 2);
 	assert_int_equal(c.start_failures, 1);
-	assert_int_equal(c.exits[SM_EXIT_STOPPED], 2);
+	assert_int_equal(c.exits[SM_CAUSE_STOPPED], 2);
 	sm_counters_free(&c);
 }
 
@@ -144,7 +144,7 @@ static void json_has_the_stable_keys(void **state)
 	(void)state;
 	boot(&pool, 2, 4);
 	assert_int_equal(sm_counters_init(&c, 4), 0);
-	sm_counters_exit(&c, 2, 2 << 8, SM_EXIT_STATUS, true, false);
+	sm_counters_exit(&c, 2, 2 << 8, SM_CAUSE_STATUS, true, false);
 	snap(&st, &pool, &c, 1);
 	sm_status_json(&st, &out);
 	assert_false(out.failed);
@@ -219,7 +219,7 @@ static void text_table(void **state)
 	(void)state;
 	boot(&pool, 2, 4);
 	assert_int_equal(sm_counters_init(&c, 4), 0);
-	sm_counters_exit(&c, 1, 9, SM_EXIT_SIGNAL, true, false);
+	sm_counters_exit(&c, 1, 9, SM_CAUSE_SIGNAL, true, false);
 	snap(&st, &pool, &c, 3725);
 	sm_status_text(&st, &out);
 	assert_non_null(strstr(out.data,
