@@ -142,7 +142,17 @@ $(client_state)"; }
 		sed -n '/TERM: graceful shutdown/,$p' "$log" | grep -v 'GET /' | head -15 | sed 's/^/note:   /'
 	cat "$SM_TMP/client.out"
 	[ "$(counts warm | cut -d' ' -f2)" = 0 ] || bail "requests failed while the workers started"
-	[ "$(counts hup | cut -d' ' -f2)" = 0 ] || bail "requests failed across the HUP"
+	# uvicorn's shutdown closes every connection whose request it has not
+	# read yet, one it accepted an instant before its stop signal included:
+	# that client sees the connection closed without an answer.  No
+	# supervisor can take such a connection back, so for uvicorn one such
+	# close (the sequential client has one request in flight) is allowed,
+	# and nothing else; gunicorn and Node finish what they accepted.
+	local hup_failed allowed=0
+	hup_failed=$(counts hup | cut -d' ' -f2)
+	[ "$name" = uvicorn ] && grep -q 'hup error: RemoteDisconnected' "$SM_TMP/client.out" && allowed=1
+	[ "$hup_failed" -le "$allowed" ] || bail "requests failed across the HUP"
+	[ "$hup_failed" = 0 ] || note "$name: $hup_failed request closed unanswered by uvicorn's own shutdown"
 	[ "$(counts kill9 | cut -d' ' -f2)" -le 1 ] || bail "more than the one request in flight failed at kill -9"
 	return 0
 }

@@ -32,8 +32,10 @@ jq_py() {
 # answers PATH: a master answers status on PATH (the file appears an
 # instant before the master listens on it).
 answers() { "$CTL" --control "$1" status >/dev/null 2>&1; }
+# Workers count as ready at their exec: these tests are about the control
+# surface, not about readiness (a later --ready wins).
 start_pool() {
-	sm_start --control "$SOCK" "$@"
+	sm_start --ready exec --control "$SOCK" "$@"
 	wait_for 5 answers "$SOCK" || fail "no control socket"
 }
 port_up() { PORT=$(master_port "$SM_PID"); [ -n "$PORT" ]; }
