@@ -15,8 +15,9 @@
 #                       never sleeps longer than 59.743 s)
 #   BENCH_ORPHANS       orphans made under PID 1 (default 5000)
 #   BENCH_RESTART_ROUNDS  rounds of kill -9 per session, 8 kills a round (default 3)
-#   BENCH_EVENTS        kill -9s per CPU-per-exit sample (default 64); notify
-#                       messages per CPU-per-message sample: 40 times that
+#   BENCH_EVENTS        kill -9s per CPU-per-exit sample (default 16; at N=4,
+#                       4 rounds of 4, 1.1 s apart)
+#   BENCH_MESSAGES      notify messages per CPU-per-message sample (default 2000)
 #   BENCH_LOG_MIB       MiB each of 4 log writers (default 64; 64 writers: 1/16 of it)
 #   BENCH_WRK_SECONDS   seconds of wrk load in the reload hook (default 40)
 #   BENCH_ANCHORS       0: no nginx/uWSGI/gunicorn anchors; install: install
@@ -45,7 +46,8 @@ REPS_BIG=${BENCH_REPS_BIG:-3}
 IDLE=${BENCH_IDLE_SECONDS:-55}
 ORPHANS=${BENCH_ORPHANS:-5000}
 ROUNDS=${BENCH_RESTART_ROUNDS:-3}
-EVENTS=${BENCH_EVENTS:-64}
+EVENTS=${BENCH_EVENTS:-16}
+MESSAGES=${BENCH_MESSAGES:-2000}
 ANCHORS=${BENCH_ANCHORS:-1}
 LOG_MIB=${BENCH_LOG_MIB:-64}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-40}
@@ -343,7 +345,7 @@ for n in 4 "$N_MAX"; do
 	contest cpu-exit "$n" 3 bare sentrik -- "$EVENTS"
 	cpu_exit_bare[$n]=${fig[bare]}
 	cpu_exit_mine[$n]=${fig[sentrik]}
-	contest cpu-notify "$n" 3 notify -- $((EVENTS * 40))
+	contest cpu-notify "$n" 3 notify -- "$MESSAGES"
 	cpu_notify[$n]=${fig[notify]}
 done
 for n in 4 "$N_MAX"; do
