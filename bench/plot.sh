@@ -20,7 +20,7 @@ label() {
 	case $1 in
 	bare) echo "bare loop" ;;
 	sentrik) echo "sentrik-master" ;;
-	capture) echo "sentrik-master --capture-output" ;;
+	capture) echo "sentrik-master, capture" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -57,6 +57,9 @@ set xlabel 'workers (N)'
 set xtics (1, 4, 16, 64, 256, 1024)
 set grid
 set key top left font ',9'
+# Room above the curves for the key.
+set xrange [0.8:1400]
+set offsets 0, 0, graph 0.6, 0
 EOF
 	panel spawn "spawn to all ready" "ms"
 	panel term "TERM to exit" "ms"
