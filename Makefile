@@ -53,7 +53,7 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 TEST_ENV  = SM_BIN=$(CURDIR)/$(BUILD)/$(PROG) SM_CTL=$(CURDIR)/$(BUILD)/$(CTL) SM_HELPERS=$(CURDIR)/$(BUILD)/helpers \
             SM_EXAMPLES=$(CURDIR)/$(BUILD)/examples
 
-.PHONY: all deps test-deps test unit integration asan valgrind demo install clean lint bench fuzz helpers examples fuzz-run
+.PHONY: all deps test-deps test unit integration asan valgrind demo install clean lint bench bench-plot fuzz helpers examples fuzz-run
 
 all: $(BUILD)/$(PROG) $(PROG) $(BUILD)/$(CTL)
 
@@ -150,6 +150,16 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all helpers examples
 	@$(TEST_ENV) bash bench/run.sh
+
+# The curves of the last make bench (which it runs first if there is none),
+# into docs/bench-scale.svg; gnuplot from Debian, installed when missing.
+bench-plot:
+	@command -v gnuplot >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends gnuplot-nox >/dev/null; } || \
+	  { echo "install gnuplot: apt-get install gnuplot-nox"; exit 1; }
+	@[ -s $(BUILD)/bench/results.tsv ] || $(MAKE) --no-print-directory bench
+	@bash bench/plot.sh $(BUILD)/bench/results.tsv docs/bench-scale.svg
 
 install: $(BUILD)/$(PROG) $(BUILD)/$(CTL)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8

@@ -4,6 +4,14 @@
 # prefix), once piped straight into `cat > file`.  Both runs alternate
 # ROUNDS times in this one invocation; every line of every output is
 # checked (count, order per worker, no line cut or glued).
+#
+# Before the rounds, a file as large as the master's output is written and
+# removed once: on a virtual machine the first touch of guest memory the
+# page cache has never used costs a fault in the host, several times the
+# copy itself, and would fall on whichever side runs first and writes the
+# most (the master writes 1.48x cat's bytes: its prefix).  Both sides then
+# write into memory the guest has touched before, as a long-running
+# service's log does.
 #   bench/log-throughput.sh            (SM_BIN, SM_HELPERS as for make test)
 #   MIB=64 WORKERS=4 ROUNDS=3 FORMAT=text bench/log-throughput.sh
 set -eu
@@ -59,10 +67,16 @@ run_master() {
 	local t0 t1
 	rm -f "$dir/done"
 	t0=$(now)
-	"$BIN" -w "$WORKERS" --ready exec --log-file "$dir/master.out" --log-format "$FORMAT" --log-level warning \
+	"$BIN" --ready exec -w "$WORKERS" --log-file "$dir/master.out" --log-format "$FORMAT" --log-level warning \
 		-- "$LINES_BIN" --count "$N" --batch 40 --done "$dir/done" --hold 2>"$dir/master.err" &
 	master=$!
-	while [ "$(cat "$dir/done" 2>/dev/null | wc -l)" -lt "$WORKERS" ]; do sleep 0.005; done
+	# Polled with builtins only: a fork every 5 ms would take CPU from
+	# the side being timed.
+	local done_ids=()
+	while [ "${#done_ids[@]}" -lt "$WORKERS" ]; do
+		read -r -t 0.005 -u "$nap_fd" _ || :
+		[ -f "$dir/done" ] && mapfile -t done_ids <"$dir/done"
+	done
 	kill -TERM "$master"
 	wait "$master" || { echo "master failed: $(cat "$dir/master.err")" >&2; exit 1; }
 	t1=$(now)
@@ -72,6 +86,12 @@ run_master() {
 	rm -f "$dir/master.out"
 	echo $(((t1 - t0) / 1000))
 }
+
+# A FIFO nobody writes to: read -t on it is a sleep without a fork.
+mkfifo "$dir/nap"
+exec {nap_fd}<>"$dir/nap"
+dd if=/dev/zero of="$dir/warm" bs=1M count=$((BYTES * 3 / 2 / 1048576 + 16)) 2>/dev/null
+rm -f "$dir/warm"
 
 mbs() { awk -v b="$BYTES" -v us="$1" 'BEGIN { printf "%.0f", b / us }'; }
 
@@ -85,10 +105,10 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 mc=$(median "${cats[@]}") mm=$(median "${masters[@]}")
-echo "median: cat $(mbs "$mc") MB/s, sentrik-master $(mbs "$mm") MB/s, ratio $(awk -v c="$mc" -v m="$mm" 'BEGIN { printf "%.2f", c / m }')$([ "$FORMAT" = text ] && echo " (target >= 0.80)"), all lines exact"
+echo "median: cat $(mbs "$mc") MB/s, sentrik-master $(mbs "$mm") MB/s, ratio $(awk -v c="$mc" -v m="$mm" 'BEGIN { printf "%.2f", c / m }')$([ "$FORMAT" = text ] && echo " (target >= 0.90)"), all lines exact"
 # One row for bench/run.sh's table: what|baseline|sentrik-master|ratio|target|met|anchors
 ratio=$(awk -v c="$mc" -v m="$mm" 'BEGIN { printf "%.2f", c / m }')
 if [ "$FORMAT" = text ]; then
-	met=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.8) ? "yes" : "no" }')
-	echo "log capture, $WORKERS x $MIB MiB of 100-byte lines (MB/s)|cat $(mbs "$mc")|$(mbs "$mm")|${ratio}x|>= 0.8x cat|$met|every line exact"
+	met=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.9) ? "yes" : "no" }')
+	echo "log capture, $WORKERS x $MIB MiB of 100-byte lines (MB/s)|cat $(mbs "$mc")|$(mbs "$mm")|${ratio}x|>= 0.9x cat|$met|every line exact"
 fi

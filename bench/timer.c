@@ -8,11 +8,23 @@
  *   timer rss     FIFO LOG N          -- SUPERVISOR...  VmRSS KiB, N idle probes
  *   timer idle    FIFO LOG N SEC      -- SUPERVISOR...  context switches in SEC s
  *   timer term    FIFO LOG N          -- SUPERVISOR...  ms from TERM to its exit
- *   timer restart FIFO LOG N ROUNDS   -- SUPERVISOR...  ms from kill -9 of a
+ *   timer restart FIFO LOG N ROUNDS [K] -- SUPERVISOR... ms from kill -9 of a
  *                                        probe to its replacement running; one
- *                                        line per kill, N kills per round
+ *                                        line per kill, K (default N) kills a
+ *                                        round
+ *   timer reload  FIFO LOG N          -- SUPERVISOR...  ms from HUP until N new
+ *                                        workers run and every old one is reaped
+ *   timer cpu-exit FIFO LOG N K       -- SUPERVISOR...  the supervisor's CPU µs
+ *                                        per exit: K kill -9s, each waited for
+ *                                        its replacement
+ *   timer cpu-notify FIFO LOG N K     -- SUPERVISOR...  the supervisor's CPU µs
+ *                                        per notify message: one probe sends K
  *   timer reap    FIFO LOG            -- SUPERVISOR...  ms a probe --orphans
  *                                        reports (it runs under PID 1)
+ *
+ * FIFO "-" is for anchors whose workers are not probes (nginx, uWSGI...):
+ * a worker then counts as running once the supervisor has forked it (read
+ * from /proc/PID/task/PID/children), which flatters the anchor a little.
  *
  * The supervisor's output goes to LOG.  Every wait is bounded: a side that
  * hangs is killed and the figure is "error". */
@@ -23,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -49,7 +62,8 @@ static double now_ms(void)
 
 static void nap_ms(double ms)
 {
-	struct timespec ts = {(time_t)(ms / 1e3), (long)((ms - (double)(time_t)(ms / 1e3) * 1e3) * 1e6)};
+	struct timespec ts = {(time_t)(ms / 1e3),
+	                      (long)((ms - (double)(time_t)(ms / 1e3) * 1e3) * 1e6)};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -69,7 +83,7 @@ static void reap_all(double deadline)
 			char path[64], buf[8192];
 			FILE *f;
 			snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)getpid(),
-				 (long)getpid());
+			         (long)getpid());
 			f = fopen(path, "re");
 			if (f != NULL) {
 				while (fscanf(f, "%8191s", buf) == 1)
@@ -100,6 +114,8 @@ static void fail(const char *why)
 
 static void open_fifo(const char *path)
 {
+	if (strcmp(path, "-") == 0)
+		return;
 	unlink(path);
 	if (mkfifo(path, 0666) < 0)
 		fail("cannot create the FIFO");
@@ -147,6 +163,60 @@ static int next_record(struct bench_record *r, double deadline)
 	return 0;
 }
 
+/* The supervisor's children into pids (up to max); their count. */
+static int children(pid_t *pids, int max)
+{
+	char path[64];
+	long pid;
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)sup_pid, (long)sup_pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		fail("cannot read the supervisor's children");
+	while (fscanf(f, "%ld", &pid) == 1)
+		if (n < max)
+			pids[n++] = (pid_t)pid;
+	fclose(f);
+	return n;
+}
+
+static bool listed(pid_t pid, const pid_t *pids, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+/* Without probes: wait until the supervisor has n children, none of them in
+ * old[0, n_old); their pids into pids. */
+static void wait_children(int n, pid_t *pids, const pid_t *old, int n_old)
+{
+	double deadline = now_ms() + WAIT_MS;
+	pid_t *now = calloc((size_t)n * 4 + 64, sizeof(*now));
+	int i, count, fresh;
+
+	if (now == NULL)
+		fail("out of memory");
+	for (;;) {
+		count = children(now, n * 4 + 64);
+		for (i = fresh = 0; i < count; i++)
+			fresh += !listed(now[i], old, n_old);
+		if (fresh >= n && count == fresh)
+			break;
+		if (now_ms() > deadline)
+			fail("the supervisor's workers did not all start in time");
+		nap_ms(1);
+	}
+	if (pids != NULL)
+		memcpy(pids, now, (size_t)n * sizeof(*pids));
+	free(now);
+}
+
 /* Waits for n "running" records, noting each writer's pid in pids (if given). */
 static void wait_running(int n, pid_t *pids)
 {
@@ -154,6 +224,10 @@ static void wait_running(int n, pid_t *pids)
 	struct bench_record r;
 	int seen = 0;
 
+	if (fifo_fd < 0) {
+		wait_children(n, pids, NULL, 0);
+		return;
+	}
 	while (seen < n) {
 		if (next_record(&r, deadline) < 0)
 			fail("probes did not all report running in time");
@@ -221,7 +295,7 @@ static double term_to_exit(void)
 	return t1 - t0;
 }
 
-static void restart(int n, int rounds)
+static void restart(int n, int rounds, int kills)
 {
 	pid_t *pids = calloc((size_t)n, sizeof(*pids));
 	struct bench_record r;
@@ -230,10 +304,12 @@ static void restart(int n, int rounds)
 	if (pids == NULL)
 		fail("out of memory");
 	wait_running(n, pids);
+	if (kills <= 0 || kills > n)
+		kills = n;
 	for (round = 0; round < rounds; round++) {
 		/* A worker that ran at least 1 s is restarted at once (SPEC §4). */
 		nap_ms(1300);
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < kills; i++) {
 			double t0 = now_ms();
 			if (kill(pids[i], SIGKILL) < 0)
 				fail("a probe vanished");
@@ -246,6 +322,118 @@ static void restart(int n, int rounds)
 		}
 	}
 	free(pids);
+}
+
+/* HUP, then the new generation's n workers running and every old one
+ * reaped (kill(pid, 0) fails with ESRCH only once the zombie is gone). */
+static double reload(int n)
+{
+	pid_t *old = calloc((size_t)n, sizeof(*old));
+	struct bench_record r;
+	double t0;
+	int i, seen = 0;
+
+	if (old == NULL)
+		fail("out of memory");
+	wait_running(n, old);
+	nap_ms(300 + n); /* the supervisor settles after its start */
+	t0 = now_ms();
+	kill(sup_pid, SIGHUP);
+	if (fifo_fd < 0) {
+		wait_children(n, NULL, old, n);
+	} else {
+		while (seen < n) {
+			if (next_record(&r, t0 + WAIT_MS) < 0)
+				fail("the new generation did not all report running in time");
+			seen += r.kind == BENCH_RUNNING;
+		}
+		for (i = 0; i < n; i++)
+			while (kill(old[i], 0) == 0 || errno != ESRCH) {
+				if (now_ms() > t0 + WAIT_MS)
+					fail("the old generation did not go in time");
+				nap_ms(0.2);
+			}
+	}
+	free(old);
+	return now_ms() - t0;
+}
+
+/* CPU time of the supervisor in µs, user and system, exact to the
+ * scheduler's nanosecond (the first field of /proc/PID/schedstat); the
+ * clock ticks of /proc/PID/stat are 10 ms, too coarse for one event. */
+static double cpu_us(void)
+{
+	char path[64];
+	unsigned long long ns = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", (long)sup_pid);
+	f = fopen(path, "re");
+	if (f == NULL || fscanf(f, "%llu", &ns) != 1)
+		fail("cannot read the supervisor's schedstat");
+	fclose(f);
+	return (double)ns / 1e3;
+}
+
+/* K kill -9s of workers in turn, each waited for until its replacement
+ * runs: the master's CPU per exit (reap, restart decision, fork, its log
+ * lines).  In rounds of at most n kills, each after a nap of 1.1 s, so
+ * every victim has lived over a second and is restarted at once (SPEC §4)
+ * rather than after a crash-loop backoff; an idle master spends nothing
+ * during the naps. */
+static double cpu_exit(int n, int k)
+{
+	pid_t *pids = calloc((size_t)n, sizeof(*pids));
+	struct bench_record r;
+	double before;
+	int i;
+
+	if (pids == NULL)
+		fail("out of memory");
+	wait_running(n, pids);
+	nap_ms(200 + n); /* the supervisor settles after its start */
+	before = cpu_us();
+	for (i = 0; i < k; i++) {
+		if (i % n == 0)
+			nap_ms(1100);
+		if (kill(pids[i % n], SIGKILL) < 0)
+			fail("a probe vanished");
+		do
+			if (next_record(&r, now_ms() + WAIT_MS) < 0)
+				fail("no replacement in time");
+		while (r.kind != BENCH_RUNNING);
+		pids[i % n] = r.pid;
+	}
+	nap_ms(100);
+	free(pids);
+	return (cpu_us() - before) / k;
+}
+
+/* One probe sends k notify messages (on SIGUSR1, blocking on a full
+ * socket, so none is lost) and reports when done; then the master gets
+ * 100 ms to read the last ones. */
+static double cpu_notify(int n, int k)
+{
+	pid_t *pids = calloc((size_t)n, sizeof(*pids));
+	struct bench_record r;
+	double before;
+
+	if (pids == NULL)
+		fail("out of memory");
+	wait_running(n, pids);
+	nap_ms(500 + n);
+	before = cpu_us();
+	if (kill(pids[n - 1], SIGUSR1) < 0)
+		fail("a probe vanished");
+	do
+		if (next_record(&r, now_ms() + WAIT_MS) < 0)
+			fail("the probe did not finish its notify messages");
+	while (r.kind != BENCH_RESULT);
+	if (r.value != k)
+		fail("the probe sent another count of messages");
+	nap_ms(100);
+	free(pids);
+	return (cpu_us() - before) / k;
 }
 
 static void reap(void)
@@ -281,7 +469,7 @@ static void on_interrupt(int sig)
 int main(int argc, char **argv)
 {
 	const char *what, *fifo, *log;
-	int sep, n = 0, arg2 = 0;
+	int sep, n = 0, arg2 = 0, arg3 = 0;
 
 	for (sep = 1; sep < argc && strcmp(argv[sep], "--") != 0; sep++)
 		;
@@ -296,6 +484,8 @@ int main(int argc, char **argv)
 		n = atoi(argv[4]);
 	if (sep > 5)
 		arg2 = atoi(argv[5]);
+	if (sep > 6)
+		arg3 = atoi(argv[6]);
 	/* unshare passes TERM on to nobody: its --kill-child takes the namespace down on KILL. */
 	if (strcmp(what, "reap") == 0)
 		stop_signal = SIGKILL;
@@ -329,14 +519,22 @@ int main(int argc, char **argv)
 		nap_ms(300);
 		printf("%.1f\n", term_to_exit());
 	} else if (strcmp(what, "restart") == 0) {
-		restart(n, arg2);
+		restart(n, arg2, arg3);
+	} else if (strcmp(what, "reload") == 0) {
+		printf("%.1f\n", reload(n));
+	} else if (strcmp(what, "cpu-exit") == 0) {
+		printf("%.1f\n", cpu_exit(n, arg2));
+	} else if (strcmp(what, "cpu-notify") == 0) {
+		printf("%.2f\n", cpu_notify(n, arg2));
 	} else if (strcmp(what, "reap") == 0) {
 		reap();
 	} else {
 		fail("unknown scenario");
 	}
 	stop(stop_signal);
-	close(fifo_fd);
-	unlink(fifo);
+	if (fifo_fd >= 0) {
+		close(fifo_fd);
+		unlink(fifo);
+	}
 	return 0;
 }

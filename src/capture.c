@@ -11,8 +11,9 @@
  * again, so the loop keeps serving signals meanwhile.  The master's memory
  * for logs is bounded by one sink buffer (SINK_BUF), one read scratch
  * (SM_FRAME_CARRY + READ_SIZE) and one carry of at most SM_FRAME_CARRY
- * bytes per captured stream: 672 KiB + 2 x 16 KiB per worker, whatever
- * the workers write. */
+ * bytes per captured stream with an unfinished line: 672 KiB + at most
+ * 2 x 16 KiB per worker, whatever the workers write; a quiet worker costs
+ * its two small stream records only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -615,6 +616,7 @@ void sm_capture_stream_free(struct sm_capture_stream *s)
 		sm_frame_done(&s->frame, sink.scratch, have, true, put_line, s);
 		(void)sink_flush_mode(false);
 	}
+	sm_frame_free(&s->frame);
 	(void)close(s->fd);
 	free(s);
 	sink.streams--;

@@ -1,5 +1,6 @@
 /* frame: the line framing of captured output.  Bytes are opaque (NUL is
  * data); only '\n' ends a line, and a '\r' right before it is dropped. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sentrik/frame.h>
@@ -49,8 +50,16 @@ size_t sm_frame_lines(const char *buf, size_t len, bool final, sm_frame_fn fn, v
 
 size_t sm_frame_start(const struct sm_frame *f, char *scratch)
 {
-	memcpy(scratch, f->carry, f->len);
+	if (f->len > 0)
+		memcpy(scratch, f->carry, f->len);
 	return f->len;
+}
+
+void sm_frame_free(struct sm_frame *f)
+{
+	free(f->carry);
+	f->carry = NULL;
+	f->len = 0;
 }
 
 void sm_frame_done(struct sm_frame *f, const char *scratch, size_t len, bool final, sm_frame_fn fn,
@@ -59,6 +68,16 @@ void sm_frame_done(struct sm_frame *f, const char *scratch, size_t len, bool fin
 	size_t used = sm_frame_lines(scratch, len, final, fn, ctx);
 
 	f->len = len - used;
+	if (f->len == 0) {
+		/* Caught up: give the buffer back rather than keep 16 KiB a stream. */
+		sm_frame_free(f);
+		return;
+	}
+	if (f->carry == NULL && (f->carry = malloc(SM_FRAME_CARRY)) == NULL) {
+		emit(scratch + used, f->len, true, fn, ctx);
+		f->len = 0;
+		return;
+	}
 	memcpy(f->carry, scratch + used, f->len);
 }
 

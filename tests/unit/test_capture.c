@@ -92,6 +92,34 @@ static void a_line_waits_for_its_newline(void **state)
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.line[0], "hello");
 	assert_int_equal(f.len, 3);
+	sm_frame_free(&f);
+	assert_null(f.carry);
+	assert_int_equal(f.len, 0);
+	got_free(&g);
+}
+
+/* A quiet stream, or one whose reads end on a newline, holds no carry:
+ * 1,024 quiet workers must not cost the master 2 x 16 KiB each. */
+static void the_carry_exists_only_while_a_line_is_unfinished(void **state)
+{
+	struct sm_frame f = {0};
+	struct got g = {0};
+
+	(void)state;
+	sm_frame_feed(&f, scratch, "", 0, false, collect, &g);
+	assert_null(f.carry);
+	sm_frame_feed(&f, scratch, "one\ntwo\n", 8, false, collect, &g);
+	assert_null(f.carry);
+	assert_int_equal(g.n, 2);
+	sm_frame_feed(&f, scratch, "thr", 3, false, collect, &g);
+	assert_non_null(f.carry);
+	sm_frame_feed(&f, scratch, "ee\nfo", 5, false, collect, &g);
+	assert_non_null(f.carry);
+	assert_string_equal(g.line[2], "three");
+	sm_frame_feed(&f, scratch, "ur\n", 3, false, collect, &g);
+	assert_null(f.carry);
+	assert_int_equal(f.len, 0);
+	assert_string_equal(g.line[3], "four");
 	got_free(&g);
 }
 
@@ -287,6 +315,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(whole_lines_across_split_reads),
 	    cmocka_unit_test(a_line_waits_for_its_newline),
+	    cmocka_unit_test(the_carry_exists_only_while_a_line_is_unfinished),
 	    cmocka_unit_test(final_line_without_newline_is_flushed),
 	    cmocka_unit_test(long_line_in_pieces),
 	    cmocka_unit_test(piece_boundaries),
