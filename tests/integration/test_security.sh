@@ -621,7 +621,7 @@ t_usr1_reopen_does_not_block_on_a_fifo() {
 	mkdir -p "$d"
 	chown "$SEC_IDS" "$d"
 	sm_start --user "$SEC_USER" --log-file "$d/app.log" -w 1 -- "$PROBE"
-	wait_for 10 grep -qs 'workers ready' "$d/app.log" || fail "no log file"
+	wait_for 10 grep -qs 'ready, generation' "$d/app.log" || fail "no log file"
 	as "$SEC_USER" sh -c "mv $d/app.log $d/app.log.1 && mkfifo $d/app.log" || fail "the user could not plant the FIFO"
 	kill -USR1 "$SM_PID"
 	sleep 0.5
