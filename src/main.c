@@ -272,6 +272,8 @@ static int open_control(const struct sm_config *cfg, struct sm_master_setup *set
 	return 0;
 }
 
+/* The start in SPEC §3's order, top to bottom (long: each step is a call
+ * and its failure path; split, the order would no longer read at once). */
 int main(int argc, char *argv[])
 {
 	struct sm_config cfg;

@@ -140,7 +140,7 @@ t_ttin_ttou() {
 		kill -TTOU "$SM_PID"
 		wait_for 5 logged "$i" 'TTOU: ' || fail "TTOU number $i not acted on"
 	done
-	grep 'TTOU: ' "$SM_LOG" | tail -1 | grep -q 'TTOU: 1 workers wanted' ||
+	grep 'TTOU: ' "$SM_LOG" | tail -1 | grep -q 'TTOU: 1 worker wanted' ||
 		fail "went below 1 worker: $(grep 'TTOU: ' "$SM_LOG" | tail -1)"
 	wait_for 5 ids_are 1 || fail "TTOU: not 1 worker"
 	[ "$(slot_pid 1)" = "$p1" ] || fail "slot 1 was replaced"
