@@ -159,10 +159,9 @@ static const struct sm_worker *slot_worker(struct sm_master *m, int slot)
 	return NULL;
 }
 
-/* restart SLOT.  Until the pool can start a slot's replacement before it
- * stops the old worker (recycling), the old one gets its stop signal and
- * the pool replaces it as it would any exit; the answer waits for the
- * replacement to be ready either way. */
+/* restart SLOT: the slot's worker is recycled, so its replacement starts
+ * and is ready before the old one is asked to stop (SPEC §10); the answer
+ * waits for that replacement to be ready. */
 static void request_restart(struct client *c, int slot)
 {
 	struct sm_master *m = c->m;
@@ -186,11 +185,20 @@ static void request_restart(struct client *c, int slot)
 			             slot);
 			return;
 		}
-	sm_info("control: restarting worker %d (pid %ld)", slot, (long)w->pid);
+	/* Only a ready worker can be recycled: one still starting (or already
+	 * being replaced) is left alone. */
+	if (sm_pool_recycle(&m->pool, w->pid) < 0) {
+		client_reply(
+		    c, false, NULL, 0, "restart: worker %d (pid %ld) is %s; try again later", slot,
+		    (long)w->pid,
+		    w->state != SM_WORKER_READY ? "not ready yet" : "already being replaced");
+		return;
+	}
+	sm_info("control: restarting worker %d (pid %ld): its replacement starts first", slot,
+	        (long)w->pid);
 	c->slot = slot;
 	c->old_pid = w->pid;
 	client_wait(c, WAIT_RESTART);
-	sm_master_signal_group(w->pid, sm_master_config_of(m, w->generation)->stop_signal);
 }
 
 static void request_scale(struct client *c, long n)
@@ -402,7 +410,7 @@ void sm_master_control_on_exit(struct sm_master *m, pid_t pid, int wstatus,
 		ours |= c->wait == WAIT_RESTART && c->old_pid == pid;
 	if (w->killed)
 		cause = SM_CAUSE_TIMEOUT;
-	else if (ours)
+	else if (ours || info->recycled)
 		cause = SM_CAUSE_RECYCLED;
 	else if (info->expected)
 		cause = SM_CAUSE_STOPPED;
