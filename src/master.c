@@ -26,7 +26,7 @@ double sm_master_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void sm_master_signal_group(pid_t pid, int sig)
+static void signal_group(pid_t pid, int sig)
 {
 	if (kill(-pid, sig) < 0 && errno == ESRCH)
 		(void)kill(pid, sig);
@@ -181,11 +181,11 @@ static void do_action(struct sm_master *m, const struct sm_action *a)
 	case SM_ACT_SIGNAL:
 		sm_debug("worker %d (pid %ld): sending %s to its group", a->slot, (long)a->pid,
 		         sm_sig_name(a->sig));
-		sm_master_signal_group(a->pid, a->sig);
+		signal_group(a->pid, a->sig);
 		break;
 	case SM_ACT_KILL:
 		sm_warnx("worker %d (pid %ld) %s: sending KILL", a->slot, (long)a->pid, a->reason);
-		sm_master_signal_group(a->pid, SIGKILL);
+		signal_group(a->pid, SIGKILL);
 		break;
 	case SM_ACT_BOOTED:
 		sm_info("%d %s ready, generation %u", sm_pool_target(&m->pool),
@@ -484,8 +484,7 @@ int sm_master_run(const struct sm_master_setup *setup, struct sm_error *err)
 	params.seed = (uint32_t)m.pid * UINT32_C(2654435761) ^ (uint32_t)(sm_master_now() * 1e6);
 	if (sm_reload_init(&m.reload, cfg, setup->argc, setup->argv, err) < 0)
 		return -1;
-	if (sm_env_workers(&m.env, &shared) < 0 || sm_pool_init(&m.pool, &params) < 0 ||
-	    sm_counters_init(&m.counters, params.max_workers) < 0) {
+	if (sm_env_workers(&m.env, &shared) < 0 || sm_pool_init(&m.pool, &params) < 0) {
 		sm_env_free(&m.env);
 		return sm_error_set(err, EX_OSERR, "out of memory");
 	}

@@ -3,7 +3,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sentrik/capture.h>
@@ -102,14 +101,14 @@ static void client_wait(struct client *c, enum client_wait what)
 	c->wait = what;
 }
 
-/* The one place a status snapshot is made: the pool and the master's
- * counters, plus what only the master knows. */
+/* The one place a status snapshot is made: the pool, its counters and
+ * slots, plus what only the master knows. */
 static const struct sm_status *snapshot(struct sm_master *m)
 {
 	struct sm_status *st = &m->status;
 	double now = sm_master_now();
 
-	if (sm_status_build(st, &m->pool, &m->counters, now) < 0)
+	if (sm_status_build(st, &m->pool, now) < 0)
 		return NULL;
 	st->pid = m->pid;
 	st->uid = getuid();
@@ -399,39 +398,13 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		client_new(m, fd, w == &m->metrics_watch);
 }
 
-void sm_master_control_on_exit(struct sm_master *m, pid_t pid, int wstatus,
-                               const struct sm_worker *w, const struct sm_exit_info *info)
-{
-	enum sm_status_cause cause;
-	bool ours = false, restarted;
-	struct client *c;
-
-	for (c = m->clients; c != NULL; c = c->next)
-		ours |= c->wait == WAIT_RESTART && c->old_pid == pid;
-	if (w->killed)
-		cause = SM_CAUSE_TIMEOUT;
-	else if (ours || info->recycled)
-		cause = SM_CAUSE_RECYCLED;
-	else if (info->expected)
-		cause = SM_CAUSE_STOPPED;
-	else
-		cause = WIFSIGNALED(wstatus) ? SM_CAUSE_SIGNAL : SM_CAUSE_STATUS;
-	restarted = !ours && info->restart_in >= 0;
-	sm_counters_exit(&m->counters, info->slot, wstatus, cause, restarted,
-	                 !ours && !info->expected && !info->was_ready);
-}
-
 /* A reload's start (why set: refused), end (RELOADED, ROLLED_BACK with
- * why) or the master's exit (why set: it failed): counted, and answered
- * to the clients waiting for it. */
+ * why) or the master's exit (why set: it failed): answered to the
+ * clients waiting for it (the pool counts reloads). */
 void sm_master_control_on_action(struct sm_master *m, enum sm_action_type what, const char *why)
 {
 	struct client *c, *next;
 
-	if (what == SM_ACT_RELOADED)
-		m->counters.reloads_ok++;
-	else if (what == SM_ACT_ROLLED_BACK || (what == SM_ACT_RELOAD_START && why != NULL))
-		m->counters.reloads_failed++;
 	for (c = m->clients; c != NULL; c = next) {
 		next = c->next;
 		if (what == SM_ACT_EXIT && c->wait == WAIT_STOP)
@@ -514,5 +487,4 @@ void sm_master_control_stop(struct sm_master *m)
 		client_close(c);
 	}
 	sm_status_free(&m->status);
-	sm_counters_free(&m->counters);
 }

@@ -428,7 +428,6 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct sm_master *m = w->data;
 	struct sm_exit_info info;
-	struct sm_worker *gone, before = {0};
 	const char *last;
 	char how[64];
 
@@ -437,13 +436,10 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	sm_exit_describe(w->rstatus, how, sizeof(how));
 	last = output_exited(m, w->rpid);
 	notify_gone(m, w->rpid);
-	if ((gone = sm_pool_find(&m->pool, w->rpid)) != NULL)
-		before = *gone;
 	if (sm_pool_exited(&m->pool, w->rpid, w->rstatus, last, sm_master_now(), &info) < 0) {
 		sm_debug("reaped pid %ld, not a worker, which %s", (long)w->rpid, how);
 		return;
 	}
-	sm_master_control_on_exit(m, w->rpid, w->rstatus, &before, &info);
 	/* Whatever the worker left in its process group goes with it. */
 	(void)kill(-w->rpid, SIGKILL);
 	hint_in_use(m, &info, w->rpid);

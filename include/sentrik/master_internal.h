@@ -81,7 +81,6 @@ struct sm_master {
 	ev_io control_watch, metrics_watch;
 	struct client *clients;
 	size_t n_control, n_http, n_waiting;
-	struct sm_counters counters;
 	struct sm_status status; /* built for one request, its rows freed after */
 	double started;
 };
@@ -96,8 +95,6 @@ struct spawn_wait {
 
 /* master.c: the clock, the loop's step and what it shares. */
 double sm_master_now(void);
-/* Signal a worker's process group, or the worker when it has none. */
-void sm_master_signal_group(pid_t pid, int sig);
 /* The config generation runs with: the reload's for its new one. */
 const struct sm_config *sm_master_config_of(const struct sm_master *m, unsigned generation);
 /* Run the pool's actions and arm the timer for its next deadline. */
@@ -115,9 +112,6 @@ void sm_master_rss_arm(struct sm_master *m);
 /* master_control.c: the control socket and --metrics (SPEC §10). */
 void sm_master_control_start(struct sm_master *m);
 void sm_master_control_stop(struct sm_master *m);
-/* A worker was reaped: counted (before: its entry before the exit). */
-void sm_master_control_on_exit(struct sm_master *m, pid_t pid, int wstatus,
-                               const struct sm_worker *before, const struct sm_exit_info *info);
 /* A reload's start (why set: refused), end, or the master's exit. */
 void sm_master_control_on_action(struct sm_master *m, enum sm_action_type what, const char *why);
 /* After each round of events: answers that became due. */
