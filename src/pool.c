@@ -467,7 +467,8 @@ int sm_pool_exited(struct sm_pool *pool, pid_t pid, int wstatus, const char *las
 	                           .was_ready = w->was_ready,
 	                           .ready_on_exec = pool->params.ready_on_exec,
 	                           .timed_out = w->timed_out,
-	                           .recycled = w->planned || (w->recycle && w->retire)};
+	                           .recycled = w->planned || (w->recycle && w->retire),
+	                           .stopped = w->retire};
 	*info = (struct sm_exit_info){.slot = w->slot,
 	                              .generation = w->generation,
 	                              .lifetime = f.lifetime,

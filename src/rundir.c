@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,47 @@ static const char *walk_why(const struct sm_walk *w)
 	}
 }
 
+pid_t sm_rundir_stale_pid(const char *name, pid_t self)
+{
+	long long pid = 0;
+	const char *p;
+
+	if (name[0] < '1' || name[0] > '9')
+		return 0;
+	for (p = name; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || p - name >= 10)
+			return 0;
+		pid = pid * 10 + (*p - '0');
+	}
+	if (pid > INT_MAX || (pid_t)pid == self)
+		return 0;
+	return (pid_t)pid;
+}
+
+/* As root, in /run/sentrik-master (pfd): the empty directories of masters
+ * that are gone, which their USER could not remove from root's parent.
+ * rmdir relative to pfd follows no link and removes nothing but an empty
+ * directory; a non-empty one stays, unread. */
+static void sweep_stale(int pfd)
+{
+	int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+
+	if (dir == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		pid_t pid = sm_rundir_stale_pid(e->d_name, getpid());
+		if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH &&
+		    unlinkat(pfd, e->d_name, AT_REMOVEDIR) == 0)
+			sm_debug("removed the stale runtime directory of pid %ld", (long)pid);
+	}
+	closedir(dir);
+}
+
 /* One candidate: 0 with rd filled, or -1 with why. */
 static int make_one(const struct sm_rundir_candidate *c, const struct sm_identity *id,
                     struct sm_rundir *rd, char *why, size_t len)
@@ -197,6 +239,8 @@ static int make_one(const struct sm_rundir_candidate *c, const struct sm_identit
 			         w.missing ? strerror(ENOENT) : walk_why(&w));
 			return -1;
 		}
+		if (strcmp(c->origin, "/run") == 0 && geteuid() == 0)
+			sweep_stale(w.fd);
 		fd = make_fresh(w.fd, name, id);
 		if (fd < 0)
 			snprintf(why, len, "%s", strerror(errno));

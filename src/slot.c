@@ -48,6 +48,8 @@ enum sm_exit_cause sm_exit_cause(const struct sm_exit_facts *f)
 		return SM_EXIT_RECYCLED;
 	if (f->timed_out)
 		return SM_EXIT_TIMEOUT;
+	if (f->stopped)
+		return SM_EXIT_STOPPED;
 	return WIFSIGNALED(f->wstatus) ? SM_EXIT_SIGNAL : SM_EXIT_STATUS;
 }
 

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <sentrik/log.h>
 #include <sentrik/status.h>
@@ -20,48 +19,9 @@ static const char *const wstate_names[] = {
     [SM_WSTATE_STOPPING] = "stopping",
 };
 static const char *const cause_names[] = {
-    [SM_CAUSE_STATUS] = "status",   [SM_CAUSE_SIGNAL] = "signal",
-    [SM_CAUSE_TIMEOUT] = "timeout", [SM_CAUSE_RECYCLED] = "recycled",
-    [SM_CAUSE_STOPPED] = "stopped",
+    [SM_EXIT_STATUS] = "status",     [SM_EXIT_SIGNAL] = "signal",   [SM_EXIT_TIMEOUT] = "timeout",
+    [SM_EXIT_RECYCLED] = "recycled", [SM_EXIT_STOPPED] = "stopped",
 };
-
-int sm_counters_init(struct sm_counters *c, int max_workers)
-{
-	memset(c, 0, sizeof(*c));
-	c->max_slot = max_workers;
-	/* calloc'd pages nobody writes cost no memory: a slot's entries are
-	 * touched only once a worker of it exits (so "no exit" is the zero
-	 * of slot_last_exit, which holds a wait status plus one). */
-	c->slot_restarts = calloc((size_t)max_workers + 1, sizeof(*c->slot_restarts));
-	c->slot_last_exit = calloc((size_t)max_workers + 1, sizeof(*c->slot_last_exit));
-	if (c->slot_restarts == NULL || c->slot_last_exit == NULL) {
-		sm_counters_free(c);
-		return -1;
-	}
-	return 0;
-}
-
-void sm_counters_free(struct sm_counters *c)
-{
-	free(c->slot_restarts);
-	free(c->slot_last_exit);
-	c->slot_restarts = NULL;
-	c->slot_last_exit = NULL;
-	c->max_slot = 0;
-}
-
-void sm_counters_exit(struct sm_counters *c, int slot, int wstatus, enum sm_status_cause cause,
-                      bool restarted, bool start_failure)
-{
-	if (cause >= 0 && cause < SM_CAUSE_CAUSES)
-		c->exits[cause]++;
-	c->restarts += restarted;
-	c->start_failures += start_failure;
-	if (slot < 1 || slot > c->max_slot || c->slot_restarts == NULL)
-		return;
-	c->slot_restarts[slot] += restarted;
-	c->slot_last_exit[slot] = wstatus + 1;
-}
 
 static enum sm_status_wstate wstate_of(const struct sm_worker *w)
 {
@@ -79,8 +39,7 @@ static int by_slot(const void *a, const void *b)
 	return x->generation < y->generation ? -1 : x->generation > y->generation;
 }
 
-int sm_status_build(struct sm_status *st, const struct sm_pool *pool, const struct sm_counters *c,
-                    double now)
+int sm_status_build(struct sm_status *st, const struct sm_pool *pool, double now)
 {
 	const struct sm_worker *w;
 	size_t iter = 0, n = sm_pool_live(pool);
@@ -95,15 +54,16 @@ int sm_status_build(struct sm_status *st, const struct sm_pool *pool, const stru
 	st->n_workers = 0;
 	while ((w = sm_pool_next_worker(pool, &iter)) != NULL && st->n_workers < st->cap_workers) {
 		struct sm_status_worker *row = &st->workers[st->n_workers++];
-		bool known = w->slot >= 1 && w->slot <= c->max_slot && c->slot_restarts != NULL;
+		const struct sm_slot *slot = sm_pool_slot(pool, w->slot);
 
 		row->slot = w->slot;
 		row->pid = w->pid;
 		row->generation = w->generation;
 		row->state = wstate_of(w);
 		row->age_s = now - w->started_at;
-		row->restarts = known ? c->slot_restarts[w->slot] : 0;
-		row->last_exit = known ? c->slot_last_exit[w->slot] - 1 : SM_EXIT_NONE;
+		row->restarts = slot != NULL ? slot->restarts : 0;
+		snprintf(row->last_exit, sizeof(row->last_exit), "%s",
+		         slot != NULL ? slot->last_exit : "");
 	}
 	if (st->n_workers > 1)
 		qsort(st->workers, st->n_workers, sizeof(*st->workers), by_slot);
@@ -116,9 +76,7 @@ int sm_status_build(struct sm_status *st, const struct sm_pool *pool, const stru
 	st->generation = sm_pool_generation(pool, false);
 	st->desired_workers = sm_pool_target(pool);
 	st->max_workers = pool->params.max_workers;
-	st->counters = *c;
-	st->counters.slot_restarts = NULL;
-	st->counters.slot_last_exit = NULL;
+	st->counters = *sm_pool_counters(pool);
 	return 0;
 }
 
@@ -127,16 +85,6 @@ void sm_status_free(struct sm_status *st)
 	free(st->workers);
 	st->workers = NULL;
 	st->n_workers = st->cap_workers = 0;
-}
-
-void sm_status_exit_text(int wstatus, char *buf, size_t len)
-{
-	if (wstatus == SM_EXIT_NONE)
-		snprintf(buf, len, "%s", "");
-	else if (WIFSIGNALED(wstatus))
-		snprintf(buf, len, "signal %d", WTERMSIG(wstatus));
-	else
-		snprintf(buf, len, "status %d", WEXITSTATUS(wstatus));
 }
 
 /* 45s, 12m03s, 5h02m, 3d04h: two units are enough to read at a glance. */
@@ -166,8 +114,8 @@ static void count_states(const struct sm_status *st, size_t counts[SM_WSTATES])
 void sm_status_text(const struct sm_status *st, struct sm_buf *out)
 {
 	size_t counts[SM_WSTATES], i;
-	char up[32], age[32], last[32];
-	const struct sm_counters *c = &st->counters;
+	char up[32], age[32];
+	const struct sm_pool_counters *c = &st->counters;
 
 	count_states(st, counts);
 	duration(st->uptime_s, up, sizeof(up));
@@ -182,10 +130,9 @@ void sm_status_text(const struct sm_status *st, struct sm_buf *out)
 	for (i = 0; i < st->n_workers; i++) {
 		const struct sm_status_worker *w = &st->workers[i];
 		duration(w->age_s, age, sizeof(age));
-		sm_status_exit_text(w->last_exit, last, sizeof(last));
 		sm_buf_printf(out, "%-5d %-8ld %-4u %-9s %-8s %-8lu %s\n", w->slot, (long)w->pid,
-		              w->generation, wstate_names[w->state], age,
-		              (unsigned long)w->restarts, last[0] ? last : "-");
+		              w->generation, wstate_names[w->state], age, w->restarts,
+		              w->last_exit[0] ? w->last_exit : "-");
 	}
 	sm_buf_printf(out,
 	              "\nrestarts %llu, start failures %llu, reloads ok %llu, failed %llu\n"
@@ -193,11 +140,11 @@ void sm_status_text(const struct sm_status *st, struct sm_buf *out)
 	              "%llu\nlog lines written %llu, dropped %llu\n",
 	              (unsigned long long)c->restarts, (unsigned long long)c->start_failures,
 	              (unsigned long long)c->reloads_ok, (unsigned long long)c->reloads_failed,
-	              (unsigned long long)c->exits[SM_CAUSE_STATUS],
-	              (unsigned long long)c->exits[SM_CAUSE_SIGNAL],
-	              (unsigned long long)c->exits[SM_CAUSE_TIMEOUT],
-	              (unsigned long long)c->exits[SM_CAUSE_RECYCLED],
-	              (unsigned long long)c->exits[SM_CAUSE_STOPPED],
+	              (unsigned long long)c->exits[SM_EXIT_STATUS],
+	              (unsigned long long)c->exits[SM_EXIT_SIGNAL],
+	              (unsigned long long)c->exits[SM_EXIT_TIMEOUT],
+	              (unsigned long long)c->exits[SM_EXIT_RECYCLED],
+	              (unsigned long long)c->exits[SM_EXIT_STOPPED],
 	              (unsigned long long)st->log_lines_written,
 	              (unsigned long long)st->log_lines_dropped);
 }
@@ -219,16 +166,13 @@ static void json_string(struct sm_buf *out, const char *s)
 
 static void json_worker(struct sm_buf *out, const struct sm_status_worker *w, bool first)
 {
-	char last[32];
-
 	sm_buf_printf(out,
 	              "%s{\"slot\":%d,\"pid\":%ld,\"generation\":%u,\"state\":\"%s\","
 	              "\"age_s\":%.3f,\"restarts\":%lu,\"last_exit\":",
 	              first ? "" : ",", w->slot, (long)w->pid, w->generation,
-	              wstate_names[w->state], w->age_s, (unsigned long)w->restarts);
-	sm_status_exit_text(w->last_exit, last, sizeof(last));
-	if (last[0])
-		json_string(out, last);
+	              wstate_names[w->state], w->age_s, w->restarts);
+	if (w->last_exit[0])
+		json_string(out, w->last_exit);
 	else
 		sm_buf_str(out, "null");
 	sm_buf_str(out, "}");
@@ -236,7 +180,7 @@ static void json_worker(struct sm_buf *out, const struct sm_status_worker *w, bo
 
 void sm_status_json(const struct sm_status *st, struct sm_buf *out)
 {
-	const struct sm_counters *c = &st->counters;
+	const struct sm_pool_counters *c = &st->counters;
 	size_t i;
 
 	sm_buf_printf(out, "{\"master\":{\"pid\":%ld,\"uid\":%lu,\"gid\":%lu,\"version\":",
@@ -260,7 +204,7 @@ void sm_status_json(const struct sm_status *st, struct sm_buf *out)
 	              (unsigned long long)c->reloads_ok, (unsigned long long)c->reloads_failed,
 	              (unsigned long long)st->log_lines_written,
 	              (unsigned long long)st->log_lines_dropped);
-	for (i = 0; i < SM_CAUSE_CAUSES; i++)
+	for (i = 0; i < SM_EXIT_CAUSES; i++)
 		sm_buf_printf(out, "%s\"%s\":%llu", i == 0 ? "" : ",", cause_names[i],
 		              (unsigned long long)c->exits[i]);
 	sm_buf_str(out, "}}}\n");
@@ -281,7 +225,7 @@ static void metric_one(struct sm_buf *out, const char *name, const char *type, c
 
 void sm_status_metrics(const struct sm_status *st, struct sm_buf *out)
 {
-	const struct sm_counters *c = &st->counters;
+	const struct sm_pool_counters *c = &st->counters;
 	size_t counts[SM_WSTATES], i;
 
 	count_states(st, counts);
@@ -306,7 +250,7 @@ void sm_status_metrics(const struct sm_status *st, struct sm_buf *out)
 	              "sentrik_master_reloads_total{result=\"failed\"} %llu\n",
 	              (unsigned long long)c->reloads_ok, (unsigned long long)c->reloads_failed);
 	metric_head(out, "worker_exits_total", "counter", "Worker exits by cause.");
-	for (i = 0; i < SM_CAUSE_CAUSES; i++)
+	for (i = 0; i < SM_EXIT_CAUSES; i++)
 		sm_buf_printf(out, "sentrik_master_worker_exits_total{cause=\"%s\"} %llu\n",
 		              cause_names[i], (unsigned long long)c->exits[i]);
 	metric_one(out, "restarts_total", "counter",

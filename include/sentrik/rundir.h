@@ -38,6 +38,11 @@ size_t sm_rundir_candidates(const char *given, const char *systemd, const char *
                             bool run_writable, const char *pid,
                             struct sm_rundir_candidate out[SM_RUNDIR_CANDIDATES]);
 
+/* A name in /run/sentrik-master that may be a gone master's directory: a
+ * pid in plain decimal (no sign, no leading zero), not self.  Its pid, or
+ * 0.  Pure. */
+pid_t sm_rundir_stale_pid(const char *name, pid_t self);
+
 struct sm_rundir {
 	char path[PATH_MAX]; /* "" when there is none */
 	bool created;        /* made by this start: removed at exit if it can be */

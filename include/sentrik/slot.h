@@ -19,7 +19,8 @@ enum sm_exit_cause {
 	SM_EXIT_STATUS,   /* exited by itself */
 	SM_EXIT_SIGNAL,   /* killed by a signal */
 	SM_EXIT_TIMEOUT,  /* killed for --ready-timeout or --timeout */
-	SM_EXIT_RECYCLED, /* --max-worker-age, --max-worker-rss or STOPPING=1 */
+	SM_EXIT_RECYCLED, /* restart SLOT, --max-worker-age, --max-worker-rss, STOPPING=1 */
+	SM_EXIT_STOPPED,  /* asked to stop: reload, scale down, shutdown */
 	SM_EXIT_CAUSES,
 };
 
@@ -51,6 +52,7 @@ struct sm_exit_facts {
 	bool ready_on_exec; /* ready meant only "exec succeeded" */
 	bool timed_out;
 	bool recycled;
+	bool stopped; /* the master had asked it to stop */
 };
 
 /* The backoff rule of SPEC §4: from a slot's current delay and the dead

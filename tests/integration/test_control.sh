@@ -18,6 +18,7 @@ slot_pid() {
 	done
 	return 1
 }
+gone() { ! alive "$1"; }
 # ctl ARGS...: sentrikctl on the test's socket; OUT, ERR and RC.
 ctl() {
 	RC=0
@@ -168,8 +169,11 @@ t_scale_restart_reopen_and_stop() {
 	old=$(slot_pid 1)
 	ctl restart 1
 	[ "$RC" = 0 ] || fail "restart 1: exit $RC: $ERR"
+	# The old worker is asked to stop once its replacement is ready: it
+	# may still be on its way out when the answer comes.
+	wait_for 5 gone "$old" || fail "slot 1: pid $old still running"
 	new=$(slot_pid 1)
-	[ -n "$new" ] && [ "$new" != "$old" ] && ! alive "$old" || fail "slot 1: $old -> $new"
+	[ -n "$new" ] && [ "$new" != "$old" ] || fail "slot 1: $old -> $new"
 	echo "$OUT" | grep -q "slot 1: pid $old replaced by pid $new" || fail "answer: $OUT"
 	ctl restart 7
 	[ "$RC" = 1 ] && echo "$ERR" | grep -q "no running worker in slot 7" || fail "restart 7: $RC $ERR"
@@ -182,6 +186,26 @@ t_scale_restart_reopen_and_stop() {
 	[ "$RC" = 0 ] && [ "$OUT" = "stopped" ] || fail "stop: $RC '$OUT' $ERR"
 	wait_exit "$SM_PID" 5 || fail "master still running after stop"
 	[ "$EXIT_CODE" = 0 ] || fail "exit $EXIT_CODE"
+}
+
+# restart SLOT starts the replacement first: while it is not ready yet
+# (alive:1), the old worker still runs beside it.
+t_restart_starts_the_replacement_first() {
+	start_pool -w 1 --ready alive:1 -- sleep 1000
+	wait_for 5 has_children "$SM_PID" 1 || fail "no worker"
+	sleep 1.1 # the first worker ready
+	local old new pid
+	old=$(slot_pid 1)
+	"$CTL" --control "$SOCK" restart 1 >"$SM_TMP/restart.out" 2>&1 &
+	pid=$!
+	wait_for 5 has_children "$SM_PID" 2 || fail "no replacement beside pid $old"
+	alive "$old" || fail "pid $old gone before its replacement was ready"
+	wait "$pid" || fail "restart 1: $(cat "$SM_TMP/restart.out")"
+	wait_for 5 gone "$old" || fail "pid $old still running after the answer"
+	new=$(slot_pid 1)
+	grep -q "slot 1: pid $old replaced by pid $new" "$SM_TMP/restart.out" ||
+		fail "answer: $(cat "$SM_TMP/restart.out")"
+	stop_master
 }
 
 t_stop_quick() {

@@ -59,6 +59,31 @@ t_default_runtime_dir_under_run() {
 	true
 }
 
+# dead_pid: a pid that no process has now.
+dead_pid() { local p; sh -c 'exit 0' & p=$!; wait "$p"; kill -0 "$p" 2>/dev/null || echo "$p"; }
+
+# A start as root clears the empty directories gone masters left in
+# /run/sentrik-master; a non-empty one, or a link, stays untouched.
+t_stale_runtime_dirs_are_removed() {
+	user
+	local gone full link
+	gone=$(dead_pid) full=$(dead_pid) link=$(dead_pid)
+	[ -n "$gone" ] && [ -n "$full" ] && [ -n "$link" ] || skip "no free pid found"
+	mkdir -p /run/sentrik-master "$SM_TMP/target"
+	mkdir "/run/sentrik-master/$gone" "/run/sentrik-master/$full"
+	touch "/run/sentrik-master/$full/keep"
+	ln -s "$SM_TMP/target" "/run/sentrik-master/$link"
+	ready_start 1 --user "$RT_USER" --ready notify -w 1 -- "$PROBE" --notify READY=1
+	local ok=1
+	[ ! -e "/run/sentrik-master/$gone" ] || { ok=0; echo "    $gone still there"; }
+	[ -e "/run/sentrik-master/$full/keep" ] || { ok=0; echo "    the non-empty $full went"; }
+	[ -L "/run/sentrik-master/$link" ] && [ -d "$SM_TMP/target" ] || { ok=0; echo "    the link $link went"; }
+	rm -rf "/run/sentrik-master/$gone" "/run/sentrik-master/$full" "/run/sentrik-master/$link"
+	stop_master
+	rmdir "/run/sentrik-master/$SM_PID" 2>/dev/null
+	[ "$ok" = 1 ] || fail "stale directories not handled as they should be"
+}
+
 # --runtime-dir in a directory USER owns: made, used, and removed whole.
 t_given_runtime_dir_made_and_removed() {
 	user

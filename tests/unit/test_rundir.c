@@ -60,12 +60,34 @@ static void defaults_without_run(void **state)
 	                 2);
 }
 
+/* Only a plain decimal pid, not ours, names a gone master's directory. */
+static void stale_names(void **state)
+{
+	static const struct {
+		const char *name;
+		pid_t pid;
+	} cases[] = {
+	    {"1234", 1234},     {"2147483647", 2147483647},
+	    {"99", 0},          {"2147483648", 0},
+	    {"12345678901", 0}, {"0", 0},
+	    {"0123", 0},        {"-12", 0},
+	    {"12a", 0},         {"", 0},
+	    {".", 0},           {"..", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(sm_rundir_stale_pid(cases[i].name, 99), cases[i].pid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(given_alone),
 	    cmocka_unit_test(full_order),
 	    cmocka_unit_test(defaults_without_run),
+	    cmocka_unit_test(stale_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,9 +32,28 @@ static void boot(struct sm_pool *pool, int n, int max)
 				sm_pool_spawned(pool, acts[i].slot, acts[i].generation, pid++, 0);
 }
 
-static void snap(struct sm_status *st, struct sm_pool *pool, struct sm_counters *c, double now)
+/* Worker pid dies with wstatus at now; the pool's replacement gets
+ * new_pid (0: none is started). */
+static void die(struct sm_pool *pool, pid_t pid, int wstatus, double now, pid_t new_pid)
 {
-	assert_int_equal(sm_status_build(st, pool, c, now), 0);
+	struct sm_exit_info info;
+	struct sm_action acts[64];
+	double next;
+	size_t k, i;
+
+	assert_int_equal(sm_pool_exited(pool, pid, wstatus, NULL, now, &info), 0);
+	if (new_pid == 0)
+		return;
+	while ((k = sm_pool_step(pool, now + 20, acts, 64, &next)) > 0)
+		for (i = 0; i < k; i++)
+			if (acts[i].type == SM_ACT_SPAWN)
+				sm_pool_spawned(pool, acts[i].slot, acts[i].generation, new_pid,
+				                now + 20);
+}
+
+static void snap(struct sm_status *st, struct sm_pool *pool, double now)
+{
+	assert_int_equal(sm_status_build(st, pool, now), 0);
 	st->pid = 42;
 	st->uid = 1000;
 	st->gid = 1001;
@@ -49,73 +68,70 @@ static void snap(struct sm_status *st, struct sm_pool *pool, struct sm_counters 
 static void snapshot_of_a_booted_pool(void **state)
 {
 	struct sm_pool pool;
-	struct sm_counters c;
 	struct sm_status st = {0};
 	size_t i;
 
 	(void)state;
 	boot(&pool, 4, 8);
-	assert_int_equal(sm_counters_init(&c, 8), 0);
-	snap(&st, &pool, &c, 2.5);
+	snap(&st, &pool, 2.5);
 	assert_int_equal(st.n_workers, 4);
 	assert_int_equal(st.state, SM_STATE_RUNNING);
 	assert_int_equal(st.desired_workers, 4);
 	for (i = 0; i < 4; i++) {
 		assert_int_equal(st.workers[i].slot, (int)i + 1);
 		assert_int_equal(st.workers[i].state, SM_WSTATE_READY);
-		assert_int_equal(st.workers[i].last_exit, SM_EXIT_NONE);
+		assert_string_equal(st.workers[i].last_exit, "");
 		assert_true(st.workers[i].age_s == 2.5);
 	}
 	assert_true(sm_status_healthy(&st));
 	assert_true(sm_status_all_ready(&st));
 	/* Slot 3 dies: restarted later; readyz says no meanwhile. */
-	sm_counters_exit(&c, 3, 9, SM_CAUSE_SIGNAL, true, false); /* 9: killed by SIGKILL */
-	{
-		struct sm_exit_info info;
-		assert_int_equal(sm_pool_exited(&pool, 102, 9, NULL, 2.8, &info), 0);
-	}
-	snap(&st, &pool, &c, 3);
+	die(&pool, 102, SIGKILL, 2.8, 0);
+	snap(&st, &pool, 3);
 	assert_int_equal(st.n_workers, 3);
 	assert_true(sm_status_healthy(&st));
 	assert_false(sm_status_all_ready(&st));
 	assert_int_equal(st.counters.restarts, 1);
-	assert_int_equal(st.counters.exits[SM_CAUSE_SIGNAL], 1);
+	assert_int_equal(st.counters.exits[SM_EXIT_SIGNAL], 1);
 	sm_status_free(&st);
-	sm_counters_free(&c);
 	sm_pool_free(&pool);
 }
 
+/* The rows carry their slot's restarts and last exit, kept by the pool
+ * across the slot's workers; a worker asked to stop counts as stopped. */
 static void counters_per_slot(void **state)
 {
-	struct sm_counters c;
+	struct sm_pool pool;
+	struct sm_status st = {0};
+	struct sm_action acts[64];
+	double next;
 
 	(void)state;
-	assert_int_equal(sm_counters_init(&c, 2), 0);
-	sm_counters_exit(&c, 2, 1 << 8, SM_CAUSE_STATUS, true, true); /* status 1 */
-	sm_counters_exit(&c, 2, 9, SM_CAUSE_SIGNAL, true, false);
-	sm_counters_exit(&c, 1, 0, SM_CAUSE_STOPPED, false, false);
-	sm_counters_exit(&c, 7, 0, SM_CAUSE_STOPPED, false, false); /* out of range: totals only */
-	assert_int_equal(c.slot_restarts[2], 2);
-	assert_int_equal(c.slot_restarts[1], 0);
-	assert_int_equal(c.slot_last_exit[2], 9 + 1);
-	assert_int_equal(c.slot_last_exit[1], 0 + 1);
-	assert_int_equal(c.restarts, 2);
-	assert_int_equal(c.start_failures, 1);
-	assert_int_equal(c.exits[SM_CAUSE_STOPPED], 2);
-	sm_counters_free(&c);
-}
-
-static void exit_texts(void **state)
-{
-	char buf[32];
-
-	(void)state;
-	sm_status_exit_text(SM_EXIT_NONE, buf, sizeof(buf));
-	assert_string_equal(buf, "");
-	sm_status_exit_text(3 << 8, buf, sizeof(buf));
-	assert_string_equal(buf, "status 3");
-	sm_status_exit_text(SIGKILL, buf, sizeof(buf));
-	assert_string_equal(buf, "signal 9");
+	boot(&pool, 2, 4);
+	die(&pool, 101, 1 << 8, 0.5, 102); /* status 1 before 1 s: a start failure */
+	die(&pool, 102, SIGKILL, 30, 103);
+	snap(&st, &pool, 60);
+	assert_int_equal(st.n_workers, 2);
+	assert_int_equal(st.workers[0].restarts, 0);
+	assert_string_equal(st.workers[0].last_exit, "");
+	assert_int_equal(st.workers[1].pid, 103);
+	assert_int_equal(st.workers[1].restarts, 2);
+	assert_string_equal(st.workers[1].last_exit, "signal 9");
+	assert_int_equal(st.counters.restarts, 2);
+	assert_int_equal(st.counters.start_failures, 1);
+	assert_int_equal(st.counters.exits[SM_EXIT_STATUS], 1);
+	assert_int_equal(st.counters.exits[SM_EXIT_SIGNAL], 1);
+	/* Scaled down to 1: slot 2 is asked to stop and goes. */
+	sm_pool_scale(&pool, -1);
+	while (sm_pool_step(&pool, 61, acts, 64, &next) > 0)
+		;
+	die(&pool, 103, SIGTERM, 61.5, 0);
+	snap(&st, &pool, 62);
+	assert_int_equal(st.counters.exits[SM_EXIT_STOPPED], 1);
+	assert_int_equal(st.counters.exits[SM_EXIT_SIGNAL], 1);
+	assert_int_equal(st.counters.restarts, 2);
+	sm_status_free(&st);
+	sm_pool_free(&pool);
 }
 
 static void json_has_the_stable_keys(void **state)
@@ -136,16 +152,14 @@ static void json_has_the_stable_keys(void **state)
 	    "\"command\":\"/srv/app \\\"quoted\\\"\\n\\u0001\"",
 	};
 	struct sm_pool pool;
-	struct sm_counters c;
 	struct sm_status st = {0};
 	struct sm_buf out = {0};
 	size_t i;
 
 	(void)state;
 	boot(&pool, 2, 4);
-	assert_int_equal(sm_counters_init(&c, 4), 0);
-	sm_counters_exit(&c, 2, 2 << 8, SM_CAUSE_STATUS, true, false);
-	snap(&st, &pool, &c, 1);
+	die(&pool, 101, 2 << 8, 30, 102);
+	snap(&st, &pool, 1);
 	sm_status_json(&st, &out);
 	assert_false(out.failed);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -155,7 +169,6 @@ static void json_has_the_stable_keys(void **state)
 	assert_null(strchr(out.data, '\n') != out.data + out.len - 1 ? out.data : NULL);
 	sm_buf_free(&out);
 	sm_status_free(&st);
-	sm_counters_free(&c);
 	sm_pool_free(&pool);
 }
 
@@ -163,7 +176,6 @@ static void json_has_the_stable_keys(void **state)
 static void metrics_are_documented(void **state)
 {
 	struct sm_pool pool;
-	struct sm_counters c;
 	struct sm_status st = {0};
 	struct sm_buf out = {0};
 	char *line, *save = NULL, typed[64][96];
@@ -171,8 +183,7 @@ static void metrics_are_documented(void **state)
 
 	(void)state;
 	boot(&pool, 3, 4);
-	assert_int_equal(sm_counters_init(&c, 4), 0);
-	snap(&st, &pool, &c, 12.25);
+	snap(&st, &pool, 12.25);
 	sm_status_metrics(&st, &out);
 	assert_false(out.failed);
 	assert_non_null(strstr(out.data, "sentrik_master_workers{state=\"ready\"} 3\n"));
@@ -205,34 +216,30 @@ static void metrics_are_documented(void **state)
 	assert_true(samples > 20);
 	sm_buf_free(&out);
 	sm_status_free(&st);
-	sm_counters_free(&c);
 	sm_pool_free(&pool);
 }
 
 static void text_table(void **state)
 {
 	struct sm_pool pool;
-	struct sm_counters c;
 	struct sm_status st = {0};
 	struct sm_buf out = {0};
 
 	(void)state;
 	boot(&pool, 2, 4);
-	assert_int_equal(sm_counters_init(&c, 4), 0);
-	sm_counters_exit(&c, 1, 9, SM_CAUSE_SIGNAL, true, false);
-	snap(&st, &pool, &c, 3725);
+	die(&pool, 100, SIGKILL, 30, 102);
+	snap(&st, &pool, 3725);
 	sm_status_text(&st, &out);
 	assert_non_null(strstr(out.data,
 	                       "master  pid 42  uid:gid 1000:1001  up 1h02m  version "
 	                       "0.1.0\n        running, generation 0, 2/2 workers ready"));
 	assert_non_null(strstr(out.data,
 	                       "SLOT  PID      GEN  STATE     AGE      RESTARTS LAST EXIT\n"
-	                       "1     100      0    ready     1h02m    1        signal 9\n"
+	                       "1     102      0    ready     1h01m    1        signal 9\n"
 	                       "2     101      0    ready     1h02m    0        -\n"));
 	assert_non_null(strstr(out.data, "restarts 1, start failures 0"));
 	sm_buf_free(&out);
 	sm_status_free(&st);
-	sm_counters_free(&c);
 	sm_pool_free(&pool);
 }
 
@@ -241,7 +248,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(snapshot_of_a_booted_pool),
 	    cmocka_unit_test(counters_per_slot),
-	    cmocka_unit_test(exit_texts),
 	    cmocka_unit_test(json_has_the_stable_keys),
 	    cmocka_unit_test(metrics_are_documented),
 	    cmocka_unit_test(text_table),
