@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include <sentrik/pool_internal.h>
-#include <sentrik/recycle.h>
+#include <sentrik/pool_recycle.h>
 
 static void set_next(double *next, double at)
 {

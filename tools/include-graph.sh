@@ -1,11 +1,19 @@
 #!/bin/sh
 # The module graph of src/, read from its #include <sentrik/...> lines:
 # one "module: what it includes" line per module.  A module is src/NAME.c
-# with include/sentrik/NAME.h; options.c is config's option table and is
-# drawn as part of config.  --check also fails (exit 1) on a circle.
+# with include/sentrik/NAME.h; a file NAME_PART.c or NAME_PART.h (such as
+# master_workers.c, pool_internal.h) is a part of module NAME, and
+# options.c, config's option table, of config.  --check also fails (exit 1)
+# on a circle.
 set -eu
 cd "$(dirname "$0")/.."
-module() { case "$1" in options) echo config ;; *) echo "$1" ;; esac; }
+module() {
+	case "$1" in
+	options) echo config ;;
+	*_*) if [ -e "src/${1%%_*}.c" ]; then echo "${1%%_*}"; else echo "$1"; fi ;;
+	*) echo "$1" ;;
+	esac
+}
 edges() {
 	for f in src/*.c include/sentrik/*.h; do
 		m=$(basename "$f"); m=$(module "${m%.*}")

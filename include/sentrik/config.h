@@ -10,18 +10,8 @@
 #include <sys/types.h>
 
 #include <sentrik/error.h>
+#include <sentrik/log.h>
 
-enum sm_log_level {
-	SM_LOG_DEBUG,
-	SM_LOG_INFO,
-	SM_LOG_WARNING,
-	SM_LOG_ERROR,
-	SM_LOG_FATAL
-};
-enum sm_log_format {
-	SM_LOG_TEXT,
-	SM_LOG_JSON
-};
 enum sm_ready_mode {
 	SM_READY_EXEC,
 	SM_READY_NOTIFY,

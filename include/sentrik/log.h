@@ -4,7 +4,18 @@
 #define SENTRIK_LOG_H
 
 #include <stddef.h>
-#include <sentrik/config.h>
+
+enum sm_log_level {
+	SM_LOG_DEBUG,
+	SM_LOG_INFO,
+	SM_LOG_WARNING,
+	SM_LOG_ERROR,
+	SM_LOG_FATAL
+};
+enum sm_log_format {
+	SM_LOG_TEXT,
+	SM_LOG_JSON
+};
 
 #define SM_ATTR_PRINTF(a, b) __attribute__((format(printf, a, b)))
 

@@ -1,4 +1,4 @@
-/* recycle: --max-worker-age and --max-worker-rss, one slot at a time: the
+/* pool_recycle: --max-worker-age and --max-worker-rss, one slot at a time: the
  * replacement starts while the old worker serves, and the old one is
  * stopped only once its replacement is ready. */
 #ifndef SENTRIK_RECYCLE_H

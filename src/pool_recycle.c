@@ -1,9 +1,10 @@
-/* recycle: which worker is replaced next for its age or memory, and when
- * the one being replaced may go.  Pure, over the pool's table. */
+/* pool_recycle: the pool's part that picks which worker is replaced next
+ * for its age or memory, and when the one being replaced may go.  Pure,
+ * over the pool's table. */
 #include <math.h>
 
 #include <sentrik/pool.h>
-#include <sentrik/recycle.h>
+#include <sentrik/pool_recycle.h>
 
 /* The worker that will take over w's slot, if it is running. */
 static const struct sm_worker *replacement_of(const struct sm_pool *pool, const struct sm_worker *w)
