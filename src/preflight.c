@@ -159,6 +159,11 @@ static size_t build_checks(const struct sm_config *cfg, const struct sm_identity
 		if (cfg->chdir != NULL)
 			n = add_check(checks, n, CHECK_CHDIR, "chdir", cfg->chdir, 0);
 		n = add_check(checks, n, CHECK_EXEC, "command", cfg->command[0], 0);
+		/* "./app" runs from --chdir: the worker changes there first. */
+		if (cfg->chdir != NULL && cfg->command[0][0] != '/' &&
+		    strchr(cfg->command[0], '/') != NULL)
+			snprintf(checks[n - 1].path, sizeof(checks[n - 1].path), "%s/%s",
+			         cfg->chdir, cfg->command[0]);
 	}
 	return n;
 }

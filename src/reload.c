@@ -8,6 +8,13 @@
 #include <sentrik/reload.h>
 #include <sentrik/spawn.h>
 
+/* "./app" with --chdir: looked for where the worker will run it. */
+static bool from_chdir(const struct sm_config *cfg)
+{
+	return cfg->chdir != NULL && cfg->command[0][0] != '/' &&
+	       strchr(cfg->command[0], '/') != NULL;
+}
+
 int sm_reload_init(struct sm_reload *r, const struct sm_config *cfg, int argc, char *const *argv,
                    struct sm_error *err)
 {
@@ -15,9 +22,13 @@ int sm_reload_init(struct sm_reload *r, const struct sm_config *cfg, int argc, c
 	r->cfg = cfg;
 	r->argc = argc;
 	r->argv = argv;
-	if (sm_spawn_resolve(cfg->command[0], getenv("PATH"), r->path, sizeof(r->path)) < 0)
-		return sm_error_set(err, EX_UNAVAILABLE, "cannot execute '%s': %s", cfg->command[0],
-		                    strerror(errno));
+	if (sm_spawn_resolve_in(cfg->chdir, cfg->command[0], getenv("PATH"), r->path,
+	                        sizeof(r->path)) < 0)
+		return sm_error_set(err, EX_UNAVAILABLE, "cannot execute '%s': %s%s%s%s",
+		                    cfg->command[0], strerror(errno),
+		                    from_chdir(cfg) ? " (a relative path: resolved from --chdir "
+		                                    : "",
+		                    from_chdir(cfg) ? cfg->chdir : "", from_chdir(cfg) ? ")" : "");
 	return 0;
 }
 
@@ -153,8 +164,8 @@ int sm_reload_read(struct sm_reload *r, unsigned serving_gen)
 	if (r->argv != NULL && (r->next = reread_config(r, serving_gen)) == NULL)
 		return -1;
 	cfg = r->next != NULL ? r->next : r->cfg;
-	if (sm_spawn_resolve(cfg->command[0], getenv("PATH"), r->next_path, sizeof(r->next_path)) <
-	    0) {
+	if (sm_spawn_resolve_in(cfg->chdir, cfg->command[0], getenv("PATH"), r->next_path,
+	                        sizeof(r->next_path)) < 0) {
 		sm_errorx("reload refused: cannot execute '%s': %s; generation %u keeps serving",
 		          cfg->command[0], strerror(errno), serving_gen);
 		sm_reload_cancel(r);

@@ -2,6 +2,7 @@
  * async-signal-safe calls run; exec failure comes back as errno on a
  * close-on-exec pipe, so the master knows at once and exactly. */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -343,4 +344,22 @@ int sm_spawn_resolve(const char *cmd, const char *path_env, char *out, size_t ou
 	}
 	errno = saw_eacces ? EACCES : ENOENT;
 	return -1;
+}
+
+int sm_spawn_resolve_in(const char *dir, const char *cmd, const char *path_env, char *out,
+                        size_t outlen)
+{
+	char there[4096];
+
+	if (dir == NULL || cmd[0] == '/' || strchr(cmd, '/') == NULL)
+		return sm_spawn_resolve(cmd, path_env, out, outlen);
+	if ((size_t)snprintf(there, sizeof(there), "%s/%s", dir, cmd) >= sizeof(there) ||
+	    strlen(cmd) >= outlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (executable_file(there) < 0)
+		return -1;
+	strcpy(out, cmd);
+	return 0;
 }

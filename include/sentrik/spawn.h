@@ -46,6 +46,11 @@ pid_t sm_spawn_finish(struct sm_spawn_pending *pending, struct sm_spawn_error *e
 /* Find cmd in PATH as execvp would, for the current user, before any fork.
  * 0 with out filled, or -1 with errno (ENOENT, EACCES, ENAMETOOLONG). */
 int sm_spawn_resolve(const char *cmd, const char *path_env, char *out, size_t outlen);
+/* The same for a worker that changes to dir (--chdir; NULL: none) before
+ * its exec: a relative path with a slash ("./app") is looked for there,
+ * and out keeps it as given, for the worker resolves it after its chdir. */
+int sm_spawn_resolve_in(const char *dir, const char *cmd, const char *path_env, char *out,
+                        size_t outlen);
 
 /* Runs fn(ctx, out) in a short-lived child (a fork, no exec) and copies the
  * len bytes it leaves in out back into the caller's out: for a one-off job

@@ -147,6 +147,19 @@ t_relative_command_from_chdir() {
 		fail "message: $(cat "$SM_TMP/err")"
 }
 
+# The other way round: ./probe exists only in --chdir, where the worker
+# runs it; the start looks for it there too.
+t_relative_command_runs_from_chdir() {
+	mkdir -p "$SM_TMP/there"
+	cp "$PROBE" "$SM_TMP/there/probe"
+	local here=$PWD
+	cd / || fail "cd /"
+	sm_start --chdir "$SM_TMP/there" --ready exec -w 1 -- ./probe
+	cd "$here" || fail "cd back"
+	wait_for 10 grep -q "ready, generation 0" "$SM_LOG" || fail "not started: $(cat "$SM_LOG")"
+	stop_master
+}
+
 # Not root, port 80: both ways out are named.
 t_low_port_as_non_root() {
 	need_root
