@@ -193,19 +193,30 @@ static int can_switch(const struct sm_config *cfg, const struct sm_identity *id,
 	    (unsigned long)id->uid, (unsigned long)id->gid);
 }
 
+/* A --user or --group word, or its usage error reported. */
+static enum sm_id_kind parse_word(const char *option, const char *word, unsigned long *number,
+                                  struct sm_report *rep)
+{
+	enum sm_id_kind kind = sm_ident_parse(word, number);
+
+	if (kind == SM_ID_INVALID)
+		(void)sm_report_step(rep, EX_USAGE, "user", NULL, "%s: invalid value '%s'", option,
+		                     word);
+	return kind;
+}
+
 /* --user: its passwd entry, or a bare uid (runAsUser: 5000) with its own
  * number as group and "/" as home. */
 static int resolve_user(const char *user, struct sm_identity *id, struct sm_report *rep)
 {
 	struct passwd_query q = {0};
 	unsigned long number = 0;
-	enum sm_id_kind kind = sm_ident_parse(user, &number);
+	enum sm_id_kind kind;
 	char *buf = NULL;
 	int found;
 
-	if (kind == SM_ID_INVALID)
-		return sm_report_step(rep, EX_USAGE, "user", NULL, "--user: invalid value '%s'",
-		                      user);
+	if ((kind = parse_word("--user", user, &number, rep)) == SM_ID_INVALID)
+		return -1;
 	q.name = kind == SM_ID_NAME ? user : NULL;
 	q.uid = (uid_t)number;
 	found = nss_lookup(passwd_call, &q, &buf);
@@ -238,13 +249,12 @@ static int resolve_group(const char *group, struct sm_identity *id, struct sm_re
 {
 	struct group_query q = {.name = group};
 	unsigned long number = 0;
-	enum sm_id_kind kind = sm_ident_parse(group, &number);
+	enum sm_id_kind kind;
 	char *buf = NULL;
 	int found;
 
-	if (kind == SM_ID_INVALID)
-		return sm_report_step(rep, EX_USAGE, "user", NULL, "--group: invalid value '%s'",
-		                      group);
+	if ((kind = parse_word("--group", group, &number, rep)) == SM_ID_INVALID)
+		return -1;
 	if (kind == SM_ID_NUMBER) {
 		id->gid = (gid_t)number;
 		return 0;
