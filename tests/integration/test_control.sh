@@ -363,21 +363,26 @@ t_pid1_with_a_read_only_root() {
 	[ "$EXIT_CODE" = 0 ] || fail "exit $EXIT_CODE"
 }
 
+# lone_ctl ARGS...: sentrikctl with the host-wide default places
+# (/run/sentrik-master, /dev/shm) emptied in a mount namespace of its own,
+# so only the masters this test started can answer.
+lone_ctl() {
+	mkdir -p /run/sentrik-master
+	unshare --mount --propagation private sh -c \
+		'mount -t tmpfs none /run/sentrik-master && mount -t tmpfs none /dev/shm && exec "$@"' \
+		sh "$CTL" "$@"
+}
+
 t_discovery() {
 	# No --control: $RUNTIME_DIRECTORY first; nothing anywhere is 69.
 	mkdir -p "$SM_TMP/rd"
 	RC=0
-	RUNTIME_DIRECTORY="$SM_TMP/rd" TMPDIR="$SM_TMP/none" "$CTL" status >/dev/null 2>"$SM_TMP/e" || RC=$?
-	if ls /run/sentrik-master/*/control.sock /dev/shm/sentrik-master-*/control.sock \
-		/tmp/sentrik-master-*/control.sock >/dev/null 2>&1; then
-		note "another master runs on this host: the 'none found' case not checked"
-	else
-		[ "$RC" = 69 ] || fail "nothing found: exit $RC: $(cat "$SM_TMP/e")"
-	fi
+	RUNTIME_DIRECTORY="$SM_TMP/rd" TMPDIR="$SM_TMP/none" lone_ctl status >/dev/null 2>"$SM_TMP/e" || RC=$?
+	[ "$RC" = 69 ] || fail "nothing found: exit $RC: $(cat "$SM_TMP/e")"
 	sm_start -w 1 --control "$SM_TMP/rd/control.sock" -- sleep 1000
 	wait_for 5 answers "$SM_TMP/rd/control.sock" || fail "no socket"
 	RC=0
-	RUNTIME_DIRECTORY="$SM_TMP/rd" "$CTL" status >"$SM_TMP/o" 2>&1 || RC=$?
+	RUNTIME_DIRECTORY="$SM_TMP/rd" TMPDIR="$SM_TMP/none" lone_ctl status >"$SM_TMP/o" 2>&1 || RC=$?
 	[ "$RC" = 0 ] && grep -q "pid $SM_PID " "$SM_TMP/o" || fail "via RUNTIME_DIRECTORY: $RC $(cat "$SM_TMP/o")"
 	# A second master in TMPDIR: two found, the client asks which.
 	mkdir -p "$SM_TMP/t/sentrik-master-1"
@@ -385,7 +390,7 @@ t_discovery() {
 	sm_start -w 1 --control "$SM_TMP/t/sentrik-master-1/control.sock" -- sleep 1000
 	wait_for 5 answers "$SM_TMP/t/sentrik-master-1/control.sock" || fail "no second socket"
 	RC=0
-	RUNTIME_DIRECTORY="$SM_TMP/rd" TMPDIR="$SM_TMP/t" "$CTL" status >"$SM_TMP/o" 2>&1 || RC=$?
+	RUNTIME_DIRECTORY="$SM_TMP/rd" TMPDIR="$SM_TMP/t" lone_ctl status >"$SM_TMP/o" 2>&1 || RC=$?
 	[ "$RC" = 1 ] && grep -q "masters found; choose one with --control" "$SM_TMP/o" || fail "two: $RC $(cat "$SM_TMP/o")"
 	kill -TERM "$first"
 }
@@ -409,6 +414,9 @@ t_cost_with_1024_workers() {
 	t1=$(cpu)
 	local scrape_ms=$(awk "BEGIN{printf \"%.2f\", ($t1 - $t0) * 1000 / $hz / $n}")
 	note "1024 workers, master CPU: status --json $json_ms ms, metrics scrape $scrape_ms ms (mean of $n)"
+	# Under valgrind every instruction costs tens of times more: the figure
+	# is shown, the bound holds for the master as it runs in production.
+	[ -n "${SM_VALGRIND:-}" ] && return 0
 	awk "BEGIN{exit !($json_ms < 10 && $scrape_ms < 10)}" || fail "over 10 ms"
 	stop_master
 }
