@@ -252,7 +252,11 @@ size_t sm_pool_step(struct sm_pool *pool, double now, struct sm_action *acts, si
 		return 0;
 	if (pool->n_notices > 0) {
 		struct sm_pool_notice first = pool->notices[0];
-		memmove(pool->notices, pool->notices + 1, --pool->n_notices * sizeof(first));
+		size_t i;
+
+		for (i = 1; i < pool->n_notices; i++)
+			pool->notices[i - 1] = pool->notices[i];
+		pool->n_notices--;
 		return one(acts, (enum sm_action_type)first.type, 0, first.reason);
 	}
 	if (pool->phase != SM_PHASE_STOPPING)
