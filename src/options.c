@@ -407,11 +407,15 @@ static void add_forward(struct sm_opt_state *st, const struct sm_opt_def *def, c
 
 static void ask_help(struct sm_opt_state *st, const struct sm_opt_def *def, const char *v)
 {
+	(void)def;
+	(void)v;
 	st->request = SM_CONFIG_HELP;
 }
 
 static void ask_version(struct sm_opt_state *st, const struct sm_opt_def *def, const char *v)
 {
+	(void)def;
+	(void)v;
 	st->request = SM_CONFIG_VERSION;
 }
 
@@ -427,6 +431,7 @@ static void clear_string(struct sm_config *cfg, const struct sm_opt_def *def)
 
 static void clear_chowns(struct sm_config *cfg, const struct sm_opt_def *def)
 {
+	(void)def;
 	size_t i;
 
 	for (i = 0; i < cfg->n_chowns; i++)
@@ -438,6 +443,7 @@ static void clear_chowns(struct sm_config *cfg, const struct sm_opt_def *def)
 
 static void clear_require_env(struct sm_config *cfg, const struct sm_opt_def *def)
 {
+	(void)def;
 	size_t i;
 
 	for (i = 0; i < cfg->n_require_env; i++)
@@ -449,6 +455,7 @@ static void clear_require_env(struct sm_config *cfg, const struct sm_opt_def *de
 
 static void clear_binds(struct sm_config *cfg, const struct sm_opt_def *def)
 {
+	(void)def;
 	size_t i;
 
 	for (i = 0; i < cfg->n_binds; i++)
@@ -460,6 +467,7 @@ static void clear_binds(struct sm_config *cfg, const struct sm_opt_def *def)
 
 static void clear_forward(struct sm_config *cfg, const struct sm_opt_def *def)
 {
+	(void)def;
 	cfg->forward = 0;
 }
 
