@@ -8,25 +8,9 @@
 #   usage: bench/recycle-wrk.sh [SENTRIK-MASTER] [HELLO-HTTP]
 #   (DURATION=40: seconds of load in all; ROUNDS=4)
 set -u
-here=$(cd "$(dirname "$0")/.." && pwd)
-master=${1:-${SM_BIN:-$here/build/sentrik-master}}
-hello=${2:-${SM_EXAMPLES:-$here/build/examples}/hello-http/hello-http}
-duration=${DURATION:-40}
+. "$(dirname "$0")/wrk-lib.sh" recycle-wrk "$@"
 workers=4
-command -v wrk >/dev/null || { echo "recycle-wrk: wrk is not installed (apt-get install wrk)"; exit 1; }
-[ -x "$master" ] && [ -x "$hello" ] || { echo "recycle-wrk: build first (make all examples)"; exit 1; }
-tmp=$(mktemp -d /tmp/sm-bench.XXXXXX)
-pid=""
-cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
 
-free_port() {
-	local p
-	while :; do
-		p=$(shuf -i 20000-45000 -n 1)
-		ss -ltnH | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
-	done
-}
 # Workers of the master when /proc listed its children: those that exec'd
 # (a fork not yet past its exec still runs the master's program).  One
 # whose program can no longer be read exited after the listing: it was
@@ -42,7 +26,6 @@ workers_now() {
 	done
 	echo "$n"
 }
-sample() { workers_now; }
 
 # segment NAME AGE: one master (AGE 0: no recycling) under wrk for $seg s;
 # leaves $tmp/NAME.wrk, $tmp/NAME.log and the fewest workers in $tmp/NAME.low.
@@ -52,11 +35,11 @@ segment() {
 	setsid "$master" --workers "$workers" --ready notify --max-worker-age "$age" \
 		--graceful-timeout 10 --bind "127.0.0.1:$port" -- "$hello" 2>"$tmp/$name.log" &
 	pid=$!
-	for _ in $(seq 100); do grep -q "workers ready" "$tmp/$name.log" && break; sleep 0.05; done
+	wait_ready "$tmp/$name.log"
 	wrk -t2 -c32 -d"${seg}s" "http://127.0.0.1:$port/" >"$tmp/$name.wrk" 2>&1 &
 	client=$!
 	while kill -0 "$client" 2>/dev/null; do
-		n=$(sample)
+		n=$(workers_now)
 		[ "$n" -lt "$low" ] && low=$n
 		sleep 0.1
 	done
@@ -66,16 +49,6 @@ segment() {
 	wait "$pid"
 	pid=""
 }
-field() { sed -n "s/^Requests\/sec: *\([0-9.]*\).*/\1/p" "$1"; }
-errors() {
-	sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$1" |
-		awk '{ s += $1 + $2 + $3 + $4 } END { print s + 0 }'
-}
-non2xx() { sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1" | awk '{ s += $1 } END { print s + 0 }'; }
-med() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-rounds=${ROUNDS:-4}
-seg=$(( duration / rounds > 3 ? duration / rounds : 3 ))
 for r in $(seq "$rounds"); do
 	if [ $((r % 2)) = 1 ]; then
 		segment "plain.$r" 0; segment "recycle.$r" 2
@@ -83,17 +56,14 @@ for r in $(seq "$rounds"); do
 		segment "recycle.$r" 2; segment "plain.$r" 0
 	fi
 done
-plain=$(for r in $(seq "$rounds"); do field "$tmp/plain.$r.wrk"; done | med)
-recycle=$(for r in $(seq "$rounds"); do field "$tmp/recycle.$r.wrk"; done | med)
-cat "$tmp"/plain.*.wrk >"$tmp/plain.wrk"
-cat "$tmp"/recycle.*.wrk >"$tmp/recycle.wrk"
+plain=$(side plain)
+recycle=$(side recycle)
 recycled=$(cat "$tmp"/recycle.*.log | grep -c ") recycled, ")
 low=$(cat "$tmp"/recycle.*.low | sort -n | head -1)
 echo "wrk -t2 -c32, $rounds rounds of ${seg}s, $workers hello-http workers (--ready notify), without and with --max-worker-age 2"
 echo "  without recycling: $plain req/s, socket errors $(errors "$tmp/plain.wrk"), non-2xx $(non2xx "$tmp/plain.wrk")"
 echo "  --max-worker-age 2: $recycle req/s, socket errors $(errors "$tmp/recycle.wrk"), non-2xx $(non2xx "$tmp/recycle.wrk"), $recycled workers recycled, fewest workers seen $low"
-echo "  segments, req/s: without" $(for r in $(seq "$rounds"); do field "$tmp/plain.$r.wrk"; done) \
-	"; with recycling" $(for r in $(seq "$rounds"); do field "$tmp/recycle.$r.wrk"; done)
+echo "  segments, req/s: without" $(segments plain) "; with recycling" $(segments recycle)
 errs=$(( $(errors "$tmp/recycle.wrk") + $(non2xx "$tmp/recycle.wrk") ))
 ratio=$(awk -v a="$recycle" -v b="$plain" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }')
 met=$(awk -v r="$ratio" -v e="$errs" -v l="$low" -v n="$workers" 'BEGIN { print (e == 0 && r >= 0.9 && l >= n) ? "yes" : "no" }')

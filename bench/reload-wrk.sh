@@ -7,24 +7,7 @@
 #   usage: bench/reload-wrk.sh [SENTRIK-MASTER] [HELLO-HTTP]
 #   (DURATION=40: seconds of load in all; ROUNDS=4)
 set -u
-here=$(cd "$(dirname "$0")/.." && pwd)
-master=${1:-${SM_BIN:-$here/build/sentrik-master}}
-hello=${2:-${SM_EXAMPLES:-$here/build/examples}/hello-http/hello-http}
-duration=${DURATION:-40}
-command -v wrk >/dev/null || { echo "reload-wrk: wrk is not installed (apt-get install wrk)"; exit 1; }
-[ -x "$master" ] && [ -x "$hello" ] || { echo "reload-wrk: build first (make all examples)"; exit 1; }
-tmp=$(mktemp -d /tmp/sm-bench.XXXXXX)
-pid=""
-cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-free_port() {
-	local p
-	while :; do
-		p=$(shuf -i 20000-45000 -n 1)
-		ss -ltnH | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
-	done
-}
+. "$(dirname "$0")/wrk-lib.sh" reload-wrk "$@"
 
 children() { pgrep -P "$1" | wc -l; }
 # segment NAME HUP(0|1): one wrk run of $seg s against the running master,
@@ -46,13 +29,6 @@ segment() {
 		sleep 0.05
 	done
 }
-field() { sed -n "s/^Requests\/sec: *\([0-9.]*\).*/\1/p" "$1"; }
-# Socket errors and non-2xx answers, summed over the wrk reports in a file.
-errors() {
-	sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$1" |
-		awk '{ s += $1 + $2 + $3 + $4 } END { print s + 0 }'
-}
-non2xx() { sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1" | awk '{ s += $1 } END { print s + 0 }'; }
 # ms from each "reload: starting generation N" to "reload done: generation N"
 reload_times() {
 	awk '
@@ -65,13 +41,11 @@ reload_times() {
 # One master for the whole run; plain and HUP segments alternate (plain
 # first in odd rounds, HUP first in even ones) so that drift in the machine's
 # load falls on both sides alike.  Each side's figure is its median.
-rounds=${ROUNDS:-4}
-seg=$(( duration / rounds > 3 ? duration / rounds : 3 ))
 port=$(free_port)
 setsid "$master" --workers 4 --ready notify --graceful-timeout 10 \
 	--bind "127.0.0.1:$port" -- "$hello" 2>"$tmp/master.log" &
 pid=$!
-for _ in $(seq 100); do grep -q "workers ready" "$tmp/master.log" && break; sleep 0.05; done
+wait_ready "$tmp/master.log"
 for r in $(seq "$rounds"); do
 	if [ $((r % 2)) = 1 ]; then
 		segment "plain.$r" 0; segment "hup.$r" 1
@@ -82,19 +56,14 @@ done
 kill -TERM "$pid"
 wait "$pid"
 pid=""
-med() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-sum() { awk '{ s += $1 } END { print s + 0 }'; }
-plain=$(for r in $(seq "$rounds"); do field "$tmp/plain.$r.wrk"; done | med)
-hup=$(for r in $(seq "$rounds"); do field "$tmp/hup.$r.wrk"; done | med)
-cat "$tmp"/plain.*.wrk >"$tmp/plain.wrk"
-cat "$tmp"/hup.*.wrk >"$tmp/hup.wrk"
+plain=$(side plain)
+hup=$(side hup)
 times=$(reload_times "$tmp/master.log")
 n=$(echo "$times" | sed '/^$/d' | wc -l)
 echo "wrk -t2 -c32, $rounds rounds of ${seg}s without and ${seg}s with HUPs, 4 hello-http workers (--ready notify)"
 echo "  without HUP: $plain req/s, socket errors $(errors "$tmp/plain.wrk"), non-2xx $(non2xx "$tmp/plain.wrk")"
 echo "  HUP every 2s: $hup req/s, socket errors $(errors "$tmp/hup.wrk"), non-2xx $(non2xx "$tmp/hup.wrk"), reloads done $n, failed $(grep -c 'reload failed' "$tmp/master.log")"
-echo "  segments, req/s: without HUP" $(for r in $(seq "$rounds"); do field "$tmp/plain.$r.wrk"; done) \
-	"; with HUPs" $(for r in $(seq "$rounds"); do field "$tmp/hup.$r.wrk"; done)
+echo "  segments, req/s: without HUP" $(segments plain) "; with HUPs" $(segments hup)
 awk -v a="$hup" -v b="$plain" 'BEGIN { if (b > 0) printf "  ratio of medians HUP/plain: %.3f\n", a / b }'
 if [ "$n" -gt 0 ]; then
 	echo "$times" | awk '{ v[NR] = $1 } END { printf "  HUP to new generation ready: median %d ms, max %d ms (n=%d)\n", v[int((NR + 1) / 2)], v[NR], NR }'
