@@ -168,6 +168,49 @@ count_children() { children "$1" | wc -l; }
 
 has_children() { [ "$(count_children "$1")" -eq "$2" ]; }
 
+# worker_var PID NAME: a variable of PID's environment.
+worker_var() { tr '\0' '\n' </proc/"$1"/environ 2>/dev/null | sed -n "s/^$2=//p"; }
+
+# slot_pid SLOT: the pid of the master's worker in SLOT (none when absent).
+slot_pid() {
+	local p
+	for p in $(children "$SM_PID"); do
+		[ "$(worker_var "$p" SENTRIK_WORKER_ID)" = "$1" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# gone PID: exited (or a zombie not yet reaped).
+gone() { ! alive "$1"; }
+
+# client_loop PORT SECONDS OUT: sequential requests, a new connection each;
+# the last line of OUT is "ok N bad N generations N"; CLIENT is its pid.
+client_loop() {
+	python3 - "$1" "$2" >"$3" 2>&1 <<'PY' &
+import http.client, sys, time
+port, ok, bad, gens = int(sys.argv[1]), 0, 0, set()
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", "/")
+        r = c.getresponse()
+        body = r.read().decode()
+        c.close()
+        if r.status != 200:
+            bad += 1
+            continue
+        ok += 1
+        gens.add(body.split()[5])
+    except Exception as e:
+        bad += 1
+        print("error:", e)
+print("ok", ok, "bad", bad, "generations", len(gens))
+PY
+	CLIENT=$!
+	track "$CLIENT"
+}
+
 # descendants PID: every process below PID, one a line.
 descendants() {
 	local c

@@ -10,15 +10,6 @@ SOCK="$SM_TMP/control.sock"
 
 now() { date +%s.%N; }
 elapsed_ms() { awk "BEGIN{printf \"%d\", ($(now) - $1) * 1000}"; }
-worker_var() { tr '\0' '\n' </proc/"$1"/environ 2>/dev/null | sed -n "s/^$2=//p"; }
-slot_pid() {
-	local p
-	for p in $(children "$SM_PID"); do
-		[ "$(worker_var "$p" SENTRIK_WORKER_ID)" = "$1" ] && { echo "$p"; return 0; }
-	done
-	return 1
-}
-gone() { ! alive "$1"; }
 # ctl ARGS...: sentrikctl on the test's socket; OUT, ERR and RC.
 ctl() {
 	RC=0

@@ -15,19 +15,6 @@ t_workers_get_ids_1_to_n() {
 	[ "$EXIT_CODE" = 0 ] || fail "exit code $EXIT_CODE"
 }
 
-
-# worker_var PID NAME: a variable of PID's environment.
-worker_var() { tr '\0' '\n' </proc/"$1"/environ 2>/dev/null | sed -n "s/^$2=//p"; }
-
-# slot_pid SLOT: the pid of the master's worker in SLOT (none when absent).
-slot_pid() {
-	local p
-	for p in $(children "$SM_PID"); do
-		[ "$(worker_var "$p" SENTRIK_WORKER_ID)" = "$1" ] && { echo "$p"; return 0; }
-	done
-	return 1
-}
-
 # ids_are N: the master's children are exactly slots 1..N, one each.
 ids_are() {
 	local want got

@@ -8,16 +8,6 @@ HELLO="${SM_EXAMPLES:?SM_EXAMPLES must point to the built examples}/hello-http/h
 LISTENER="$(cd "$(dirname "$0")" && pwd)/notify_listener.py"
 TEST_TIMEOUT=${TEST_TIMEOUT:-90}
 
-worker_var() { tr '\0' '\n' </proc/"$1"/environ 2>/dev/null | sed -n "s/^$2=//p"; }
-slot_pid() {
-	local p
-	for p in $(children "$SM_PID"); do
-		[ "$(worker_var "$p" SENTRIK_WORKER_ID)" = "$1" ] && { echo "$p"; return 0; }
-	done
-	return 1
-}
-gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' /proc/"$1"/status 2>/dev/null; }
-
 # listen: the fake service manager; NOTES holds its messages.
 listen() {
 	NOTIFY_ADDR="@sentrik-life-$$-$RANDOM"
@@ -27,34 +17,6 @@ listen() {
 	wait_for 5 test -e "$NOTES.ready" || fail "notify listener did not start"
 }
 statuses() { cut -d' ' -f3- "$NOTES" | tr '|' '\n' | sed -n 's/^STATUS=//p'; }
-
-# client_loop PORT SECONDS OUT: sequential requests, a new connection each;
-# the last line of OUT is "ok N bad N generations N".
-client_loop() {
-	python3 - "$1" "$2" >"$3" 2>&1 <<'PY' &
-import http.client, sys, time
-port, ok, bad, gens = int(sys.argv[1]), 0, 0, set()
-end = time.monotonic() + float(sys.argv[2])
-while time.monotonic() < end:
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        c.request("GET", "/")
-        r = c.getresponse()
-        body = r.read().decode()
-        c.close()
-        if r.status != 200:
-            bad += 1
-            continue
-        ok += 1
-        gens.add(body.split()[5])
-    except Exception as e:
-        bad += 1
-        print("error:", e)
-print("ok", ok, "bad", bad, "generations", len(gens))
-PY
-	CLIENT=$!
-	track "$CLIENT"
-}
 
 # The defect: a worker killed right after "ready" stopped the pool (69).
 t_early_kill_after_ready_is_restarted() {

@@ -14,29 +14,8 @@ t_hup_every_half_second_loses_no_request() {
 	wait_for 5 port_known || fail "master holds no listening socket"
 	wait_for 5 grep -q "ready, generation" "$SM_LOG" || fail "not ready"
 	# A sequential client for 6 s, a new connection per request.
-	python3 - "$PORT" >"$SM_TMP/client.out" 2>&1 <<'PY' &
-import http.client, sys, time
-port, ok, bad, gens = int(sys.argv[1]), 0, 0, set()
-end = time.monotonic() + 6
-while time.monotonic() < end:
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        c.request("GET", "/")
-        r = c.getresponse()
-        body = r.read().decode()
-        c.close()
-        if r.status != 200:
-            bad += 1
-            continue
-        ok += 1
-        gens.add(int(body.split()[5]))
-    except Exception as e:
-        bad += 1
-        print("error:", e)
-print("ok", ok, "bad", bad, "generations", len(gens))
-PY
-	client=$!
-	track "$client"
+	client_loop "$PORT" 6 "$SM_TMP/client.out"
+	client=$CLIENT
 	for i in $(seq 1 10); do
 		sleep 0.5 # deliberate: a HUP every half second under the client
 		kill -HUP "$SM_PID"

@@ -525,15 +525,6 @@ nss_hang_start() {
 		"$d/nsswitch.conf" "$d/passwd" "$SM_MASTER_BIN" "$@"
 }
 
-# descendants PID: every process below PID.
-descendants() {
-	local c
-	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		echo "$c"
-		descendants "$c"
-	done
-}
-
 t_hung_user_lookup_is_bounded() {
 	users
 	need_tool unshare
