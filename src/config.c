@@ -1,5 +1,5 @@
 /* config: argv and the --config INI file into one struct sm_config, read
- * against the option table (options.c); the command line wins. */
+ * against the option table (config_options.c); the command line wins. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 
 #include <sentrik/config.h>
 #include <sentrik/log.h>
-#include <sentrik/options.h>
+#include <sentrik/config_options.h>
 #include <sentrik/parse.h>
 
 static size_t n_opts(void)

@@ -2,14 +2,12 @@
 # The module graph of src/, read from its #include <sentrik/...> lines:
 # one "module: what it includes" line per module.  A module is src/NAME.c
 # with include/sentrik/NAME.h; a file NAME_PART.c or NAME_PART.h (such as
-# master_workers.c, pool_internal.h) is a part of module NAME, and
-# options.c, config's option table, of config.  --check also fails (exit 1)
-# on a circle.
+# master_workers.c, pool_internal.h, config_options.c) is a part of module
+# NAME.  --check also fails (exit 1) on a circle.
 set -eu
 cd "$(dirname "$0")/.."
 module() {
 	case "$1" in
-	options) echo config ;;
 	*_*) if [ -e "src/${1%%_*}.c" ]; then echo "${1%%_*}"; else echo "$1"; fi ;;
 	*) echo "$1" ;;
 	esac

@@ -1,4 +1,4 @@
-/* Unit tests for config.c and its option table (options.c): every option of
+/* Unit tests for config.c and its option table (config_options.c): every option of
  * SPEC §2 in every form, every usage error with its exact one-line message,
  * the --config file, --help and what a reload may change. */
 #include <setjmp.h>
@@ -15,7 +15,7 @@
 #include <sentrik/config.h>
 #include <sentrik/cpus.h>
 #include <sentrik/log.h>
-#include <sentrik/options.h>
+#include <sentrik/config_options.h>
 
 static struct sm_config cfg;
 static struct sm_error err;

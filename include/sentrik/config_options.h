@@ -1,7 +1,7 @@
-/* options: the one table of options behind the command line, the --config
- * file and --help; config.c reads argv and the file against it. */
-#ifndef SENTRIK_OPTIONS_H
-#define SENTRIK_OPTIONS_H
+/* config_options: config's one table of options, behind the command line,
+ * the --config file and --help; config.c reads argv and the file against it. */
+#ifndef SENTRIK_CONFIG_OPTIONS_H
+#define SENTRIK_CONFIG_OPTIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>

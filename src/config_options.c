@@ -1,5 +1,5 @@
-/* options: the one table of options — each one's name, short form, value
- * setter, default, --help line and whether a reload may change it. */
+/* config_options: config's one table of options — each one's name, short
+ * form, value setter, default, --help line and whether a reload may change it. */
 #include <ctype.h>
 #include <limits.h>
 #include <signal.h>
@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include <sentrik/cpus.h>
-#include <sentrik/options.h>
+#include <sentrik/config_options.h>
 #include <sentrik/parse.h>
 #include <sentrik/sig.h>
 
